@@ -1,0 +1,1 @@
+"""Triton kernel tasks and the kernel evaluator (see the kernels issue)."""

@@ -1,0 +1,103 @@
+"""The shapes plugin classes must have. Hooks in `hookspecs` return these classes.
+
+Every class is built by the platform with keyword options from the run config, so a
+third-party class needs no knowledge of the orchestrator.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from evoforge.jobs import EvaluationJob, EvaluationOutcome
+from evoforge.proposals import CandidateView, Proposal, ProposalRequest
+from evoforge.task import Task
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """Built as `cls(task=task, **options)`."""
+
+    name: ClassVar[str]
+
+    async def propose(self, request: ProposalRequest) -> Proposal:
+        """Return a child, or raise `ProposalRejected` with the reason."""
+        ...
+
+
+@dataclass
+class Selection:
+    parent: CandidateView
+    island: int = 0
+    inspirations: list[CandidateView] = field(default_factory=list)
+    crossover_with: CandidateView | None = None
+
+
+@runtime_checkable
+class SearchStrategy(Protocol):
+    """Built as `cls(task=task, seed_candidate=view, **options)`.
+
+    State lives in memory and is rebuilt on resume by `admit`-ing the stored
+    evaluated candidates in evaluation order, so strategies need no tables of their own.
+    """
+
+    name: ClassVar[str]
+
+    def select(self, rng: random.Random) -> Selection:
+        """Pick the parent (and context) for the next proposal."""
+        ...
+
+    def admit(self, candidate: CandidateView) -> None:
+        """Take an evaluated candidate into the population (or not)."""
+        ...
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Built as `cls(**options)`; `run` is called from worker threads concurrently."""
+
+    name: ClassVar[str]
+
+    def check(self) -> None:
+        """Raise `SandboxUnavailable` naming the fix if this sandbox cannot run here."""
+        ...
+
+    def run(self, job: EvaluationJob) -> EvaluationOutcome:
+        """Evaluate one candidate; never raises for anything the candidate did."""
+        ...
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot run on this machine; the message says how to fix that."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Built as `cls(slots=E, sandbox_options=..., **options)`."""
+
+    name: ClassVar[str]
+
+    async def evaluate(self, job: EvaluationJob) -> EvaluationOutcome:
+        """Run one job somewhere and return its outcome."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def describe(obj: Any) -> str:
+    """Where a plugin class comes from, for error messages and `evoforge plugins`."""
+    module = getattr(obj, "__module__", "?")
+    return f"{module}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+__all__ = [
+    "Executor",
+    "Proposer",
+    "Sandbox",
+    "SandboxUnavailable",
+    "SearchStrategy",
+    "Selection",
+    "Task",
+    "describe",
+]

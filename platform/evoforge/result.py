@@ -1,0 +1,128 @@
+"""What an `evaluate` callable may return, and how each accepted shape is read.
+
+Standard library only: this module is imported inside every sandbox process.
+
+Accepted return values, so users can bring evaluators written for other tools:
+
+* an `EvaluationResult` (this class, or OpenEvolve's with `.metrics` and `.artifacts`);
+* a dict of metrics (OpenEvolve): the score is `combined_score`, else `score`, else the
+  mean of the numeric metrics; an `error` key marks the candidate invalid;
+* a number (GEPA `optimize_anything`): the score;
+* a `(score, side_info)` tuple (GEPA): side_info, a dict or text, becomes metrics and
+  feedback the proposer sees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class EvaluationResult:
+    """The native result; every field but `score` is optional."""
+
+    score: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    feedback: str = ""
+    instance_scores: dict[str, float] | None = None
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    valid: bool = True
+    reason: str = ""
+
+
+class ResultShapeError(ValueError):
+    """The evaluator returned something none of the accepted shapes matches."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:  # numpy scalars and the like
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    num = _number(value)
+    if num is not None and not isinstance(value, (list, tuple, dict)):
+        return num
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _score_from_metrics(metrics: dict[str, Any], metric: str) -> float | None:
+    for key in (metric, "combined_score", "score"):
+        if key in metrics:
+            return _number(metrics[key])
+    numeric = [
+        n for k, v in metrics.items() if k != "error" and (n := _number(v)) is not None
+    ]
+    return sum(numeric) / len(numeric) if numeric else None
+
+
+def _from_side_info(score: Any, side_info: Any) -> EvaluationResult:
+    result = EvaluationResult(score=_number(score))
+    if isinstance(side_info, dict):
+        text_parts = []
+        for key, value in side_info.items():
+            num = _number(value) if not isinstance(value, str) else None
+            if num is not None:
+                result.metrics[str(key)] = num
+            else:
+                text_parts.append(f"{key}: {value}")
+        result.feedback = "\n".join(text_parts)
+    elif side_info is not None:
+        result.feedback = str(side_info)
+    return result
+
+
+def normalize(value: Any, metric: str = "score") -> EvaluationResult:
+    """Read any accepted return shape into an `EvaluationResult`."""
+    if isinstance(value, EvaluationResult):
+        result = value
+    elif isinstance(value, dict):
+        metrics = dict(value)
+        error = metrics.pop("error", None)
+        result = EvaluationResult(score=_score_from_metrics(metrics, metric), metrics=metrics)
+        if error:
+            result.valid, result.reason = False, str(error)
+    elif isinstance(value, tuple) and len(value) == 2:
+        result = _from_side_info(*value)
+    elif hasattr(value, "metrics") and isinstance(getattr(value, "metrics", None), dict):
+        metrics = dict(value.metrics)
+        error = metrics.pop("error", None)
+        result = EvaluationResult(
+            score=_score_from_metrics(metrics, metric),
+            metrics=metrics,
+            artifacts=dict(getattr(value, "artifacts", {}) or {}),
+        )
+        if error:
+            result.valid, result.reason = False, str(error)
+    elif _number(value) is not None and not isinstance(value, (str, list)):
+        result = EvaluationResult(score=_number(value))
+    else:
+        raise ResultShapeError(
+            f"evaluate returned {type(value).__name__}; return a number, (score, side_info), "
+            "a dict of metrics or an EvaluationResult"
+        )
+    if result.score is not None and not math.isfinite(result.score):
+        result.valid = False
+        result.reason = result.reason or f"score is not a finite number ({result.score})"
+    if result.score is None and result.valid:
+        result.valid = False
+        result.reason = "evaluate returned no score"
+    result.metrics = _jsonable(result.metrics)
+    result.artifacts = {str(k): _jsonable(v) for k, v in result.artifacts.items()}
+    return result

@@ -1,0 +1,116 @@
+"""The task model: everything a plugin or a task folder declares about one problem.
+
+A task is plain data. The `evaluate` callable is named by reference
+(`package.module:function` or `/abs/path/evaluate.py:function`) rather than held as
+an object, because it runs inside a sandbox process (or on another machine), never
+in the orchestrator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Direction = Literal["maximize", "minimize"]
+
+
+class ArtifactFile(BaseModel):
+    """One named text file of the artifact with its seed version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    seed: str
+
+    @field_validator("name")
+    @classmethod
+    def _relative_name(cls, value: str) -> str:
+        if not value or value.startswith("/") or ".." in value.split("/"):
+            raise ValueError(f"artifact file name {value!r} must be a relative path inside the task")
+        return value
+
+
+class Resources(BaseModel):
+    """What one evaluation may use; the sandbox enforces these."""
+
+    timeout_s: float = Field(default=60.0, gt=0)
+    memory_mb: int = Field(default=2048, gt=0)
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: int = Field(default=0, ge=0)
+    max_processes: int = Field(default=64, gt=0)
+    max_file_mb: int = Field(default=256, gt=0)
+    image: str | None = None
+
+
+class Stage(BaseModel):
+    """A cascade stage: a cheaper check whose score must reach `threshold` to go on."""
+
+    name: str
+    function: str
+    threshold: float | None = None
+
+
+class Task(BaseModel):
+    """A problem to evolve solutions for."""
+
+    name: str
+    description: str = ""
+    objective: str = ""
+    background: str = ""
+    files: list[ArtifactFile]
+    evaluate: str
+    stages: list[Stage] = Field(default_factory=list)
+    instances: list[Any] | None = None
+    direction: Direction = "maximize"
+    metric: str = "score"
+    features: list[str] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    reference_score: float | None = None
+    reference_note: str = ""
+    python_path: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Task:
+        if not self.files:
+            raise ValueError(f"task {self.name!r} declares no artifact files")
+        names = [f.name for f in self.files]
+        if len(set(names)) != len(names):
+            raise ValueError(f"task {self.name!r} repeats an artifact file name: {names}")
+        if ":" not in self.evaluate:
+            raise ValueError(
+                f"task {self.name!r}: evaluate={self.evaluate!r} must look like "
+                "'package.module:function' or '/path/evaluate.py:function'"
+            )
+        return self
+
+    @property
+    def primary(self) -> str:
+        """The file OpenEvolve-style evaluators receive as `program_path`."""
+        return self.files[0].name
+
+    def seed_files(self) -> dict[str, str]:
+        return {f.name: f.seed for f in self.files}
+
+    def fitness(self, score: float | None) -> float:
+        """Direction-adjusted score: larger is always better; no score is worst."""
+        if score is None:
+            return float("-inf")
+        return score if self.direction == "maximize" else -score
+
+    def is_better(self, score: float | None, than: float | None) -> bool:
+        return self.fitness(score) > self.fitness(than)
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """Identity of an artifact: identical files never get evaluated twice."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(files[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Proposers turn a parent (plus context) into a child artifact."""

@@ -1,0 +1,1 @@
+"""Sandbox backends and the in-sandbox harness."""

@@ -1,0 +1,1 @@
+"""The Streamlit app that reads the store (see the UI issue)."""
