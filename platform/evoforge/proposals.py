@@ -25,6 +25,7 @@ class CandidateView:
     island: int = 0
     parent_id: str | None = None
     seq: int = 0
+    kind: str = "mutation"
 
 
 @dataclass

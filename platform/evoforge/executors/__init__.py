@@ -1,0 +1,1 @@
+"""Executors dispatch evaluations: here (local) or to workers (Celery, later)."""

@@ -1,0 +1,1 @@
+"""Search strategies: which parent to mutate next, and which children to keep."""

@@ -1,0 +1,242 @@
+"""The `evoforge` command. Each command parses, calls one library function, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from evoforge.config import ConfigError, build_config, load_config_file
+from evoforge.export import ExportError
+from evoforge.folder_tasks import TaskFolderError
+from evoforge.plugin_manager import PluginError
+from evoforge.protocols import SandboxUnavailable
+from evoforge.store.database import StoreError
+
+app = typer.Typer(
+    help="Evolve programs, policies, prompts and kernels with sandboxed evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+USER_ERRORS = (
+    PluginError,
+    TaskFolderError,
+    ConfigError,
+    StoreError,
+    ExportError,
+    SandboxUnavailable,
+)
+T = TypeVar("T")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the store (default: sqlite in ./.evoforge/)"),
+]
+
+
+def _guard(call: Callable[[], T]) -> T:
+    """Turn a user-facing error into one red line and exit code 2, never a traceback."""
+    try:
+        return call()
+    except USER_ERRORS as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def tasks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the registered tasks."""
+    from evoforge.cli.render import tasks_table
+    from evoforge.plugin_manager import registry
+
+    found = _guard(lambda: registry().tasks())
+    if as_json:
+        _print_json({name: task.model_dump(exclude={"files"}) for name, task in found.items()})
+    else:
+        console.print(tasks_table(found))
+
+
+@app.command()
+def plugins() -> None:
+    """List loaded plugins and what each registered."""
+    from rich.table import Table
+
+    from evoforge.plugin_manager import registry
+
+    reg = _guard(registry)
+    table = Table(title="plugins")
+    for column in ("plugin", "module", "distribution"):
+        table.add_column(column)
+    for plugin in reg.plugins:
+        table.add_row(plugin.name, plugin.source, plugin.distribution)
+    console.print(table)
+    for kind in ("tasks", "proposers", "strategies", "sandboxes", "executors"):
+        names = ", ".join(sorted(_guard(getattr(reg, kind)))) or "-"
+        console.print(f"[bold]{kind}:[/] {names}")
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="registered task name or task folder")],
+    max_evaluations: Annotated[int | None, typer.Option(help="evaluation budget")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (reproducible with -E 1 -P 1)")] = None,
+    eval_timeout: Annotated[float | None, typer.Option(help="seconds per evaluation")] = None,
+    max_time: Annotated[float | None, typer.Option(help="wall-time budget in seconds")] = None,
+    target: Annotated[float | None, typer.Option(help="stop when the best score reaches this")] = None,
+    patience: Annotated[int | None, typer.Option(help="stop after N evaluations without gain")] = None,
+    strategy: Annotated[str | None, typer.Option(help="islands | greedy | best-of-n")] = None,
+    proposer: Annotated[str | None, typer.Option(help="proposer plugin (default: mutate)")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="sandbox plugin (default: process)")] = None,
+    executor: Annotated[str | None, typer.Option(help="executor plugin (default: local)")] = None,
+    evaluations: Annotated[
+        int | None, typer.Option("--evaluation-slots", "-E", help="evaluations in flight")
+    ] = None,
+    proposals: Annotated[
+        int | None, typer.Option("--proposal-slots", "-P", help="proposals in flight")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="run config file (TOML or YAML)")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Start an evolution run on a task or a task folder."""
+    from evoforge.api import create_run, resolve_task
+    from evoforge.store.database import open_database
+
+    overrides = {
+        "max_evaluations": max_evaluations,
+        "seed": seed,
+        "eval_timeout_s": eval_timeout,
+        "max_wall_s": max_time,
+        "target_score": target,
+        "patience": patience,
+        "strategy": strategy,
+        "proposer": proposer,
+        "sandbox": sandbox,
+        "executor": executor,
+        "evaluation_slots": evaluations,
+        "proposal_slots": proposals,
+    }
+    base = _guard(lambda: load_config_file(config)) if config else {}
+    run_config = _guard(lambda: build_config(base, overrides))
+    resolved = _guard(lambda: resolve_task(task))
+    database = _guard(lambda: open_database(db))
+    run_id = _guard(lambda: create_run(resolved, run_config, database))
+    if not as_json:
+        console.print(f"run [bold]{run_id}[/] on task [bold]{resolved.name}[/]")
+    _execute(database, run_id, run_config.budget.max_evaluations, resolved.direction, as_json)
+
+
+def _execute(database: Any, run_id: str, total: int | None, direction: str, as_json: bool) -> None:
+    from evoforge.api import execute_run
+    from evoforge.cli.progress import ProgressDisplay
+    from evoforge.cli.render import show_summary
+    from evoforge.plugin_manager import register_plugin, unregister_plugin
+
+    display = ProgressDisplay(err_console if as_json else console, total, direction)
+    register_plugin(display, name="cli-progress")
+    try:
+        with display:
+            outcome = _guard(lambda: execute_run(database, run_id))
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted; continue with: evoforge resume {run_id}")
+        raise typer.Exit(130) from None
+    finally:
+        unregister_plugin(display)
+    if as_json:
+        _print_json(outcome.summary)
+        return
+    show_summary(console, outcome.summary)
+    console.print(
+        f"inspect: evoforge show {run_id}   export: evoforge export {run_id} --out best/",
+        highlight=False,
+    )
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="the run to continue")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Continue a run that was interrupted or killed."""
+    from evoforge.store.database import open_database
+    from evoforge.store.repository import Repository
+
+    database = _guard(lambda: open_database(db))
+    run_row = _guard(lambda: Repository(database).get_run(run_id))
+    total = (run_row.config_json.get("budget") or {}).get("max_evaluations")
+    direction = run_row.task_json.get("direction", "maximize")
+    _execute(database, run_id, total, direction, as_json)
+
+
+@app.command()
+def runs(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List runs in the store."""
+    from evoforge.cli.render import runs_table
+    from evoforge.store.database import open_database
+    from evoforge.store.repository import Repository
+
+    database = _guard(lambda: open_database(db))
+    summaries = _guard(lambda: Repository(database).list_runs())
+    if as_json:
+        _print_json(summaries)
+    else:
+        console.print(runs_table(summaries))
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="the run to show")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a run: status, evaluation counts by status, seed and best scores."""
+    from evoforge.cli.render import show_summary
+    from evoforge.store.database import open_database
+    from evoforge.store.repository import Repository
+
+    database = _guard(lambda: open_database(db))
+    summary = _guard(lambda: Repository(database).run_summary(run_id))
+    if as_json:
+        _print_json(summary)
+    else:
+        show_summary(console, summary)
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(help="the run to export")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write")] = Path("evoforge-export"),
+    top: Annotated[int, typer.Option("--top", help="export the K best candidates")] = 1,
+    db: DbOption = None,
+) -> None:
+    """Write the best (or top K) artifacts as files, plus metrics and lineage JSON."""
+    from evoforge.export import export_run
+    from evoforge.store.database import open_database
+
+    database = _guard(lambda: open_database(db))
+    metadata = _guard(lambda: export_run(database, run_id, out, top))
+    for entry in metadata["candidates"]:
+        console.print(f"#{entry['rank']} {entry['candidate_id']} score {entry['score']} -> {out / entry['folder']}")
+    console.print(f"metadata: {out / 'metadata.json'}  lineage: {out / 'lineage.json'}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Rich renderings of store summaries; the CLI commands stay thin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evoforge.jobs import EVALUATION_STATUSES
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def runs_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="runs")
+    for column in ("run", "task", "status", "evaluations", "seed", "best", "started"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(
+            run["run_id"],
+            run["task"],
+            run["status"],
+            str(run["evaluations"]["total"]),
+            _score(run.get("seed_score")),
+            _score(run.get("best_score")),
+            str(run.get("created_at", ""))[:19],
+        )
+    return table
+
+
+def tasks_table(tasks: dict[str, Any]) -> Table:
+    table = Table(title="tasks")
+    for column in ("name", "direction", "reference", "description"):
+        table.add_column(column)
+    for name, task in sorted(tasks.items()):
+        table.add_row(name, task.direction, _score(task.reference_score), task.description)
+    return table
+
+
+def show_summary(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(show_header=False, title=f"run {summary['run_id']}")
+    table.add_column(style="bold")
+    table.add_column()
+    counts = summary["evaluations"]
+    by_status = ", ".join(f"{s} {counts.get(s, 0)}" for s in EVALUATION_STATUSES)
+    rows = [
+        ("task", summary["task"]),
+        ("status", f"{summary['status']} ({summary.get('stop_reason') or '-'})"),
+        ("evaluations", f"{counts['total']}  ({by_status})"),
+        ("seed score", _score(summary.get("seed_score"))),
+        ("best score", _score(summary.get("best_score"))),
+        ("best candidate", summary.get("best_candidate_id") or "-"),
+        ("reference", _score(summary.get("reference_score"))),
+        ("duration", f"{summary.get('duration_s') or 0:.1f} s"),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)

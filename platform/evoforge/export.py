@@ -1,0 +1,65 @@
+"""Export a run's best artifacts as files, with metrics and lineage as JSON.
+
+Layout (the UI's download uses the same one)::
+
+    OUT/
+      rank-01-<candidate>/<artifact files>
+      rank-02-<candidate>/...
+      metadata.json   run summary + one entry per exported candidate
+      lineage.json    every candidate of the run (nodes) and its edges
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evoforge.store.database import Database
+from evoforge.store.repository import Repository
+
+
+class ExportError(RuntimeError):
+    """Nothing to export, or the output folder cannot be written."""
+
+
+def _safe_path(root: Path, name: str) -> Path:
+    target = (root / name).resolve()
+    if root.resolve() not in target.parents:
+        raise ExportError(f"artifact file name {name!r} escapes the export folder")
+    return target
+
+
+def export_run(database: Database, run_id: str, out: Path, top_k: int = 1) -> dict[str, Any]:
+    repo = Repository(database)
+    summary = repo.run_summary(run_id)
+    best = repo.top_candidates(run_id, top_k)
+    if not best:
+        raise ExportError(f"run {run_id} has no successfully evaluated candidate to export")
+    out.mkdir(parents=True, exist_ok=True)
+    exported = []
+    for rank, candidate in enumerate(best, start=1):
+        folder = out / f"rank-{rank:02d}-{candidate.id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in candidate.files.items():
+            path = _safe_path(folder, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        exported.append(
+            {
+                "rank": rank,
+                "candidate_id": candidate.id,
+                "folder": folder.name,
+                "files": sorted(candidate.files),
+                "score": candidate.score,
+                "metrics": candidate.metrics,
+                "generation": candidate.generation,
+                "island": candidate.island,
+                "parent_id": candidate.parent_id,
+                "ancestry": repo.ancestry(candidate.id),
+            }
+        )
+    metadata = {"run": summary, "candidates": exported}
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
+    (out / "lineage.json").write_text(json.dumps(repo.lineage(run_id), indent=2, default=str))
+    return metadata

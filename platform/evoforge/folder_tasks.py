@@ -1,0 +1,200 @@
+"""Tasks from plain folders, so users can bring work without writing a package.
+
+Three layouts are read:
+
+* evoforge's own: ``task.toml`` (or ``task.py`` defining ``TASK`` or ``task()``) next to
+  ``evaluate.py`` and the seed files;
+* OpenEvolve's: ``initial_program.*`` with EVOLVE-BLOCK markers and ``evaluator.py``
+  whose ``evaluate(program_path)`` (or ``evaluate_stage1/2/3`` cascade) returns metrics;
+  ``config.yaml`` is read for the system message and cascade thresholds when present;
+* GEPA-style evaluators (``evaluate(candidate)`` returning a score or
+  ``(score, side_info)``) work in either layout: the harness matches parameter names.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from evoforge.task import ArtifactFile, Stage, Task
+
+OPENEVOLVE_THRESHOLDS = [0.5, 0.75, 0.9]
+
+
+class TaskFolderError(ValueError):
+    """A task folder is malformed; the message names the file and the fix."""
+
+
+def is_task_folder(path: Path) -> bool:
+    return path.is_dir() and (
+        (path / "task.toml").is_file()
+        or (path / "task.py").is_file()
+        or (path / "evaluator.py").is_file()
+    )
+
+
+def load_task_folder(path: Path) -> Task:
+    folder = path.resolve()
+    if not folder.is_dir():
+        raise TaskFolderError(f"{path} is not a folder")
+    if (folder / "task.toml").is_file():
+        return _from_toml(folder)
+    if (folder / "task.py").is_file():
+        return _from_task_py(folder)
+    if (folder / "evaluator.py").is_file():
+        return _from_openevolve(folder)
+    raise TaskFolderError(
+        f"{folder} holds no task.toml, task.py or OpenEvolve evaluator.py; "
+        "add a task.toml naming the seed files and evaluate function (see docs/tasks.md)"
+    )
+
+
+def _function_names(file: Path) -> set[str]:
+    try:
+        tree = ast.parse(file.read_text(), filename=str(file))
+    except SyntaxError as exc:
+        raise TaskFolderError(
+            f"{file}:{exc.lineno}: syntax error ({exc.msg}); fix the file and run again"
+        ) from exc
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _reference(folder: Path, ref: str, where: Path) -> str:
+    """Turn ``file.py:function`` into an absolute reference and check the function exists."""
+    file_part, sep, func = ref.partition(":")
+    if not sep or not func:
+        raise TaskFolderError(f"{where}: {ref!r} must look like 'evaluate.py:evaluate'")
+    if not file_part.endswith(".py"):
+        return ref  # a module reference such as 'my_pkg.scoring:evaluate'
+    file = (folder / file_part).resolve()
+    if not file.is_file():
+        raise TaskFolderError(f"{where}: {file_part} does not exist in {folder}; create it or fix the name")
+    if func not in _function_names(file):
+        raise TaskFolderError(f"{file} defines no function {func!r}; add `def {func}(...)` or fix {where.name}")
+    return f"{file}:{func}"
+
+
+def _seed_files(folder: Path, names: list[str], where: Path) -> list[ArtifactFile]:
+    files = []
+    for name in names:
+        file = folder / name
+        if not file.is_file():
+            raise TaskFolderError(f"{where}: seed file {name} does not exist in {folder}")
+        files.append(ArtifactFile(name=name, seed=file.read_text()))
+    return files
+
+
+def _validated(data: dict[str, Any], where: Path) -> Task:
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "task"
+        raise TaskFolderError(f"{where}: {field}: {first['msg']}") from exc
+
+
+def _from_toml(folder: Path) -> Task:
+    where = folder / "task.toml"
+    try:
+        data = tomllib.loads(where.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskFolderError(f"{where}: not valid TOML ({exc}); fix the syntax") from exc
+    names = data.pop("files", None)
+    if not names or not isinstance(names, list):
+        raise TaskFolderError(f"{where}: add files = [\"program.py\"] naming the seed file(s)")
+    data["files"] = _seed_files(folder, names, where)
+    data["evaluate"] = _reference(folder, data.get("evaluate", "evaluate.py:evaluate"), where)
+    data["stages"] = [
+        {**stage, "function": _reference(folder, stage.get("function", ""), where)}
+        for stage in data.get("stages", [])
+    ]
+    instances_file = data.pop("instances_file", None)
+    if instances_file:
+        import json
+
+        data["instances"] = json.loads((folder / instances_file).read_text())
+    data.setdefault("name", folder.name)
+    data.setdefault("python_path", [str(folder)])
+    data["source"] = str(folder)
+    return _validated(data, where)
+
+
+def _from_task_py(folder: Path) -> Task:
+    where = folder / "task.py"
+    spec = importlib.util.spec_from_file_location(f"evoforge_task_{folder.name}", where)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise TaskFolderError(f"{where} failed to import: {type(exc).__name__}: {exc}") from exc
+    found = getattr(module, "TASK", None) or (module.task() if hasattr(module, "task") else None)
+    if found is None:
+        raise TaskFolderError(f"{where}: define TASK = Task(...) or def task() -> Task")
+    data = found.model_dump() if isinstance(found, Task) else dict(found)
+    data["evaluate"] = _reference(folder, data["evaluate"], where)
+    data.setdefault("python_path", [str(folder)])
+    data["source"] = str(folder)
+    data.setdefault("name", folder.name)
+    return _validated(data, where)
+
+
+def _openevolve_config(folder: Path) -> dict[str, Any]:
+    config = folder / "config.yaml"
+    if not config.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(config.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise TaskFolderError(f"{config}: not valid YAML ({exc}); fix the syntax") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _from_openevolve(folder: Path) -> Task:
+    evaluator = folder / "evaluator.py"
+    programs = sorted(p for p in folder.glob("initial_program.*") if p.is_file())
+    if not programs:
+        raise TaskFolderError(
+            f"{folder} has evaluator.py but no initial_program.*; add the seed program "
+            "(OpenEvolve layout) or a task.toml"
+        )
+    functions = _function_names(evaluator)
+    config = _openevolve_config(folder)
+    evaluator_cfg = config.get("evaluator", {}) or {}
+    stage_names = [f"evaluate_stage{i}" for i in (1, 2, 3)]
+    chain: list[str] = []
+    for name in stage_names:
+        if name not in functions:
+            break
+        chain.append(name)
+    if not chain or evaluator_cfg.get("cascade_evaluation", True) is False:
+        if "evaluate" not in functions:
+            raise TaskFolderError(f"{evaluator} defines no evaluate(program_path); add one")
+        chain = ["evaluate"]
+    thresholds = evaluator_cfg.get("cascade_thresholds", OPENEVOLVE_THRESHOLDS)
+    stages = [
+        Stage(name=name, function=f"{evaluator}:{name}", threshold=thresholds[i] if i < len(thresholds) else None)
+        for i, name in enumerate(chain[:-1])
+    ]
+    prompt = config.get("prompt", {}) or {}
+    data = {
+        "name": folder.name,
+        "description": f"OpenEvolve task folder {folder.name}",
+        "objective": prompt.get("system_message", "") or "Improve the program's combined_score.",
+        "files": [ArtifactFile(name=programs[0].name, seed=programs[0].read_text())],
+        "evaluate": f"{evaluator}:{chain[-1]}",
+        "stages": stages,
+        "metric": "combined_score",
+        "python_path": [str(folder)],
+        "source": str(folder),
+    }
+    if "timeout" in evaluator_cfg:
+        data["resources"] = {"timeout_s": float(evaluator_cfg["timeout"])}
+    return _validated(data, evaluator)

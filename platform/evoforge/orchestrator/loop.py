@@ -1,0 +1,288 @@
+"""The asynchronous evolution loop.
+
+Up to P proposals and E evaluations are in flight at once; whichever finishes first
+is handled first, so a slow evaluation never idles the proposer and a slow model
+never idles the sandboxes. Every step is written to the store before the next one
+depends on it, which makes the store the checkpoint: a killed run resumes from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from evoforge.config import RunConfig
+from evoforge.jobs import EvaluationJob, EvaluationOutcome
+from evoforge.orchestrator.budget import Progress, stop_reason
+from evoforge.plugin_manager import registry
+from evoforge.proposals import CandidateView, Proposal, ProposalRejected, ProposalRequest
+from evoforge.protocols import Selection
+from evoforge.store.database import Database
+from evoforge.store.repository import Repository
+from evoforge.task import Task, content_hash
+
+log = logging.getLogger(__name__)
+
+
+def unified_diff(parent: dict[str, str], child: dict[str, str]) -> str:
+    """The child's change against its primary parent, one unified diff over all files."""
+    chunks: list[str] = []
+    for name in sorted(set(parent) | set(child)):
+        before, after = parent.get(name, ""), child.get(name, "")
+        if before != after:
+            chunks.extend(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=f"a/{name}",
+                    tofile=f"b/{name}",
+                )
+            )
+    return "".join(chunks)
+
+
+@dataclass
+class _Pending:
+    """A proposal in flight, with the selection that asked for it."""
+
+    selection: Selection
+    seq: int
+    recent_failures: list[CandidateView]
+
+
+class Orchestrator:
+    def __init__(self, database: Database, run_id: str) -> None:
+        self.repo = Repository(database)
+        self.run_id = run_id
+        run = self.repo.get_run(run_id)
+        self.task = Task.model_validate(run.task_json)
+        self.config = RunConfig.model_validate(run.config_json)
+        self.hooks = registry().manager.hook
+        self.progress = Progress()
+        self.queue: deque[CandidateView] = deque()
+        self.proposal_counter = 0
+        self.stopping: str | None = None
+        self.strategy: Any = None
+
+    # -- building the run's parts -------------------------------------------------
+    def _build_parts(self, seed_view: CandidateView) -> None:
+        reg = registry()
+        cfg = self.config
+        self.strategy = reg.lookup("strategies", cfg.strategy)(
+            task=self.task, seed_candidate=seed_view, **cfg.strategy_options
+        )
+        self.proposer = reg.lookup("proposers", cfg.proposer)(task=self.task, **cfg.proposer_options)
+
+    def _build_executor(self) -> Any:
+        cfg = self.config
+        executor = registry().lookup("executors", cfg.executor)(
+            slots=cfg.evaluation_slots, sandbox_options=cfg.sandbox_options, **cfg.executor_options
+        )
+        if hasattr(executor, "check"):
+            executor.check(cfg.sandbox)
+        return executor
+
+    def _rng(self, seq: int) -> random.Random:
+        """One generator per proposal, so a proposal's choices depend only on its index."""
+        return random.Random(f"{self.config.seed}:{seq}")
+
+    # -- the loop -----------------------------------------------------------------------
+    async def run(self) -> dict[str, Any]:
+        self.executor = self._build_executor()
+        self.repo.set_run_status(self.run_id, "running", None)
+        try:
+            await self._run()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.repo.set_run_status(self.run_id, "interrupted", "interrupted by the user")
+            raise
+        except Exception as exc:
+            self.repo.set_run_status(self.run_id, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            await self.executor.aclose()
+        summary = self.repo.run_summary(self.run_id)
+        self._emit("evoforge_run_finished", run_id=self.run_id, summary=summary)
+        return summary
+
+    async def _run(self) -> None:
+        seed_view = await self._ensure_seed_evaluated()
+        self._build_parts(seed_view)
+        self._replay()
+        self.queue.extend(self.repo.pending_candidates(self.run_id))
+        self.proposal_counter = self.repo.count_candidates(self.run_id)
+        evaluations: dict[asyncio.Task[EvaluationOutcome], CandidateView] = {}
+        proposals: dict[asyncio.Task[Proposal], _Pending] = {}
+        cfg = self.config
+        limit = cfg.budget.max_evaluations
+        while True:
+            self.stopping = self.stopping or stop_reason(cfg.budget, self.task, self.progress)
+            if not self.stopping:
+                while self.queue and len(evaluations) < cfg.evaluation_slots:
+                    if limit is not None and self.progress.evaluations + len(evaluations) >= limit:
+                        break
+                    view = self.queue.popleft()
+                    evaluations[asyncio.create_task(self._evaluate(view))] = view
+                while len(proposals) < cfg.proposal_slots:
+                    committed = (
+                        self.progress.evaluations + len(evaluations) + len(self.queue) + len(proposals)
+                    )
+                    if limit is not None and committed >= limit:
+                        break
+                    if len(self.queue) >= cfg.evaluation_slots:
+                        break  # enough work queued; don't race ahead of the evaluators
+                    pending = self._start_proposal()
+                    proposals[asyncio.create_task(self._propose(pending))] = pending
+            else:
+                for task in proposals:
+                    task.cancel()
+            if not evaluations and not proposals:
+                break
+            done, _ = await asyncio.wait(
+                [*evaluations, *proposals], return_when=asyncio.FIRST_COMPLETED
+            )
+            for finished in done:
+                if finished in evaluations:
+                    self._on_evaluated(evaluations.pop(finished), finished.result())
+                else:
+                    pending = proposals.pop(finished)
+                    if not finished.cancelled():
+                        self._on_proposed(pending, finished)
+        reason = self.stopping or stop_reason(cfg.budget, self.task, self.progress)
+        self.repo.set_run_status(self.run_id, "finished", reason or "budget exhausted")
+
+    async def _ensure_seed_evaluated(self) -> CandidateView:
+        seed = self.repo.seed_candidate(self.run_id)
+        if seed is None:
+            seed = self.repo.add_candidate(
+                self.run_id,
+                files=self.task.seed_files(),
+                parent_id=None,
+                generation=0,
+                island=0,
+                proposer="seed",
+                kind="seed",
+                note="the task's seed artifact",
+                diff="",
+            )
+            assert seed is not None
+        if seed.status == "pending":
+            outcome = await self._evaluate(seed)
+            seed = self._on_evaluated(seed, outcome)
+            self.repo.set_seed_score(self.run_id, seed.score if seed.status == "ok" else None)
+        return seed
+
+    def _replay(self) -> None:
+        """Rebuild strategy and progress from the store, the seed included."""
+        self.progress = Progress(started=self.progress.started)
+        for view in self.repo.evaluated_candidates(self.run_id):
+            if view.kind != "seed":
+                self.strategy.admit(view)
+            self._count(view)
+
+    def _count(self, view: CandidateView) -> bool:
+        self.progress.evaluations += 1
+        improved = view.status == "ok" and self.task.is_better(view.score, self.progress.best_score)
+        if improved or (view.status == "ok" and self.progress.best_score is None):
+            self.progress.best_score = view.score
+            self.progress.best_candidate_id = view.id
+            self.progress.since_improvement = 0
+            return True
+        self.progress.since_improvement += 1
+        return False
+
+    # -- proposals ----------------------------------------------------------------------
+    def _start_proposal(self) -> _Pending:
+        seq = self.proposal_counter
+        self.proposal_counter += 1
+        failures = self.repo.recent_failures(self.run_id, limit=3)
+        return _Pending(self.strategy.select(self._rng(seq)), seq, failures)
+
+    async def _propose(self, pending: _Pending) -> Proposal:
+        selection = pending.selection
+        request = ProposalRequest(
+            task=self.task,
+            parent=selection.parent,
+            inspirations=selection.inspirations,
+            crossover_with=selection.crossover_with,
+            recent_failures=pending.recent_failures,
+            seed=self._rng(pending.seq).getrandbits(63),
+            generation=selection.parent.generation + 1,
+            island=selection.island,
+        )
+        return await self.proposer.propose(request)
+
+    def _on_proposed(self, pending: _Pending, finished: asyncio.Task[Proposal]) -> None:
+        parent = pending.selection.parent
+        error = finished.exception()
+        if error is not None:
+            if not isinstance(error, ProposalRejected):
+                raise error
+            self.repo.add_proposer_calls(self.run_id, None, self.config.proposer, error.calls)
+            self._fruitless(f"proposal rejected: {error.reason}")
+            return
+        proposal = finished.result()
+        view = None
+        if not self.repo.has_hash(self.run_id, content_hash(proposal.files)):
+            view = self.repo.add_candidate(
+                self.run_id,
+                files=proposal.files,
+                parent_id=parent.id,
+                inspirations=[c.id for c in pending.selection.inspirations],
+                crossover_parents=(
+                    [pending.selection.crossover_with.id] if pending.selection.crossover_with else []
+                ),
+                generation=parent.generation + 1,
+                island=pending.selection.island,
+                proposer=self.config.proposer,
+                kind=proposal.kind,
+                note=proposal.note,
+                diff=unified_diff(parent.files, proposal.files),
+            )
+        if proposal.calls:
+            self.repo.add_proposer_calls(
+                self.run_id, view.id if view else None, self.config.proposer, proposal.calls
+            )
+        if view is None:
+            self._fruitless("the proposed artifact was already evaluated (duplicate)")
+            return
+        self.progress.fruitless_proposals = 0
+        self.queue.append(view)
+
+    def _fruitless(self, reason: str) -> None:
+        self.progress.fruitless_proposals += 1
+        if self.progress.fruitless_proposals >= self.config.max_fruitless_proposals:
+            self.stopping = (
+                f"{self.progress.fruitless_proposals} proposals in a row added nothing new "
+                f"(last: {reason})"
+            )
+
+    # -- evaluations --------------------------------------------------------------------
+    async def _evaluate(self, view: CandidateView) -> EvaluationOutcome:
+        job = EvaluationJob.for_candidate(
+            self.task, self.run_id, view.id, view.files, self.config.sandbox
+        )
+        return await self.executor.evaluate(job)
+
+    def _on_evaluated(self, view: CandidateView, outcome: EvaluationOutcome) -> CandidateView:
+        self.repo.record_evaluation(view.id, outcome)
+        evaluated = self.repo.candidate_view(view.id)
+        if self.strategy is not None:
+            self.strategy.admit(evaluated)
+        improved = self._count(evaluated)
+        self._emit("evoforge_candidate_evaluated", run_id=self.run_id, candidate=evaluated, outcome=outcome)
+        if improved:
+            self.repo.update_best(self.run_id, evaluated.id, evaluated.score)
+            self._emit("evoforge_new_best", run_id=self.run_id, candidate=evaluated, outcome=outcome)
+        return evaluated
+
+    def _emit(self, hook_name: str, **kwargs: Any) -> None:
+        """Event hooks inform; a failing tracker is logged, never fatal to the run."""
+        try:
+            getattr(self.hooks, hook_name)(**kwargs)
+        except Exception:
+            log.exception("an %s hook failed; the run goes on", hook_name)

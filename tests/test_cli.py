@@ -1,0 +1,73 @@
+"""The command line as scripts use it: forms, JSON output and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import cli_json, run_cli
+
+
+def test_tasks_lists_the_builtin_circle_packing_task() -> None:
+    result = run_cli("tasks")
+    assert result.returncode == 0, result.stderr
+    assert "circle_packing" in result.stdout
+    listed = cli_json("tasks")
+    assert listed["circle_packing"]["reference_score"] == 2.635
+
+
+def test_plugins_shows_builtins_registered_through_entry_points() -> None:
+    result = run_cli("plugins")
+    assert result.returncode == 0, result.stderr
+    for name in ("mutate", "process", "islands", "greedy", "best-of-n", "local"):
+        assert name in result.stdout
+
+
+def test_run_show_runs_and_export_work_together(tmp_path: Path, db_url: str) -> None:
+    summary = cli_json(
+        "run", "circle_packing", "--max-evaluations", "12", "--seed", "3",
+        "--eval-timeout", "30", "--db", db_url,
+    )
+    run_id = summary["run_id"]
+    assert summary["status"] == "finished"
+    assert summary["evaluations"]["total"] == 12
+    assert summary["seed_score"] is not None
+    assert summary["best_score"] >= summary["seed_score"]
+
+    shown = cli_json("show", run_id, "--db", db_url)
+    assert shown["run_id"] == run_id
+    assert shown["evaluations"]["total"] == 12
+    assert set(shown["evaluations"]) >= {"ok", "invalid", "failed", "timeout", "crashed", "total"}
+
+    listed = cli_json("runs", "--db", db_url)
+    assert [r["run_id"] for r in listed] == [run_id]
+
+    out = tmp_path / "export"
+    result = run_cli("export", run_id, "--out", str(out), "--top", "2", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((out / "metadata.json").read_text())
+    best = metadata["candidates"][0]
+    assert best["score"] == summary["best_score"]
+    assert (out / best["folder"] / "program.py").read_text().strip()
+    lineage = json.loads((out / "lineage.json").read_text())
+    assert len(lineage["nodes"]) >= 12
+
+
+def test_unknown_task_is_one_clear_line_and_exit_code_2(db_url: str) -> None:
+    result = run_cli("run", "no_such_task", "--db", db_url)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no_such_task" in lines[0] and "circle_packing" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_run_id_is_a_clear_error(db_url: str) -> None:
+    result = run_cli("show", "deadbeef", "--db", db_url)
+    assert result.returncode == 2
+    assert "deadbeef" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_database_url_names_the_db_option() -> None:
+    result = run_cli("runs", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert result.returncode == 2
+    assert "--db" in result.stderr and "Traceback" not in result.stderr

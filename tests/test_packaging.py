@@ -1,0 +1,59 @@
+"""One distribution, two install modes, one import layout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return next(out.glob("evoforge-*.whl"))
+
+
+def test_wheel_maps_every_folder_into_the_evoforge_namespace(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top_levels = {n.split("/")[0] for n in names if not n.startswith("evoforge-")}
+    assert top_levels == {"evoforge"}
+    for expected in (
+        "evoforge/hookspecs.py",
+        "evoforge/plugins/proposers/mutate.py",
+        "evoforge/evaluators/circle_packing/evaluate.py",
+        "evoforge/sandboxes/harness.py",
+        "evoforge/store/migrations/env.py",
+    ):
+        assert expected in names
+    assert not any(n.startswith("platform/") for n in names)
+
+
+@pytest.mark.slow
+def test_installed_wheel_in_a_fresh_venv_lists_tasks(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=600)
+    result = subprocess.run(
+        [str(venv / "bin" / "evoforge"), "tasks"], capture_output=True, text=True,
+        cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "circle_packing" in result.stdout
+    check = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import platform, evoforge.plugins, evoforge.sandboxes.harness; print(platform.__file__)"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.strip().endswith("platform.py")
+    assert str(ROOT) not in check.stdout

@@ -1,0 +1,62 @@
+"""The store is the checkpoint: kill -9 the orchestrator, resume, and finish the budget."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import cli_json
+from sqlalchemy import create_engine, text
+
+BUDGET = 60
+
+
+def _evaluations(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("select count(*) from evaluations")).scalar_one()
+    except Exception:
+        return 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evoforge.cli.app", "run", "circle_packing",
+         "--max-evaluations", str(BUDGET), "--seed", "5", "--db", db_url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while _evaluations(db_url) < 15 and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = _evaluations(db_url)
+    assert 15 <= done_before < BUDGET
+
+    runs = cli_json("runs", "--db", db_url)
+    run_id = runs[0]["run_id"]
+    summary = cli_json("resume", run_id, "--db", db_url, timeout=300)
+    assert summary["status"] == "finished"
+    assert summary["evaluations"]["total"] == BUDGET
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        per_candidate = conn.execute(
+            text("select candidate_id, count(*) from evaluations group by candidate_id having count(*) > 1")
+        ).all()
+        hashes = conn.execute(
+            text("select content_hash, count(*) from candidates group by content_hash having count(*) > 1")
+        ).all()
+        total = conn.execute(text("select count(*) from evaluations")).scalar_one()
+    engine.dispose()
+    assert per_candidate == [] and hashes == []
+    assert total == BUDGET
