@@ -34,6 +34,6 @@ packages, package_dir = discover()
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "Dockerfile*"]},
+    package_data={"": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "*.md", "Dockerfile*"]},
     include_package_data=True,
 )

@@ -46,8 +46,13 @@ def ms_per_candidate(folder: Path, root: Path, candidates: int) -> float:
     db = f"sqlite:///{root / f'bench-{candidates}.db'}"
     started = time.perf_counter()
     outcome = run_task(
-        folder, db=db, max_evaluations=candidates, seed=1,
-        evaluation_slots=2, proposal_slots=2, max_fruitless_proposals=10_000,
+        folder,
+        db=db,
+        max_evaluations=candidates,
+        seed=1,
+        evaluation_slots=2,
+        proposal_slots=2,
+        max_fruitless_proposals=10_000,
     )
     elapsed = time.perf_counter() - started
     done = outcome.summary["evaluations"]["total"]

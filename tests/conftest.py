@@ -1,42 +1,12 @@
-"""Shared fixtures: a store URL per test and helpers to drive the real `evoforge` CLI."""
+"""Fixtures shared by every test folder."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-EVOFORGE = [sys.executable, "-m", "evoforge.cli.app"]
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [*EVOFORGE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
-    )
-
-
-def cli_json(*args: str, cwd: Path | None = None, timeout: float = 300) -> Any:
-    result = run_cli(*args, "--json", cwd=cwd, timeout=timeout)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def write_folder_task(root: Path, name: str, files: dict[str, str]) -> Path:
-    """Write a task folder from dedented file texts; returns the folder."""
-    folder = root / name
-    folder.mkdir(parents=True)
-    for file, text in files.items():
-        (folder / file).write_text(textwrap.dedent(text).lstrip("\n"))
-    return folder

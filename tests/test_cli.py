@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import cli_json, run_cli
+from cli_helpers import cli_json, run_cli
 
 
 def test_tasks_lists_the_builtin_circle_packing_task() -> None:
@@ -25,8 +25,16 @@ def test_plugins_shows_builtins_registered_through_entry_points() -> None:
 
 def test_run_show_runs_and_export_work_together(tmp_path: Path, db_url: str) -> None:
     summary = cli_json(
-        "run", "circle_packing", "--max-evaluations", "12", "--seed", "3",
-        "--eval-timeout", "30", "--db", db_url,
+        "run",
+        "circle_packing",
+        "--max-evaluations",
+        "12",
+        "--seed",
+        "3",
+        "--eval-timeout",
+        "30",
+        "--db",
+        db_url,
     )
     run_id = summary["run_id"]
     assert summary["status"] == "finished"

@@ -38,8 +38,13 @@ def test_seeded_run_with_concurrency_one_is_reproducible(tmp_path, strategy: str
     for attempt in range(2):
         url = f"sqlite:///{tmp_path / f'{strategy}{attempt}.db'}"
         outcome = run_task(
-            "circle_packing", db=url, max_evaluations=15, seed=11, strategy=strategy,
-            evaluation_slots=1, proposal_slots=1,
+            "circle_packing",
+            db=url,
+            max_evaluations=15,
+            seed=11,
+            strategy=strategy,
+            evaluation_slots=1,
+            proposal_slots=1,
         )
         histories.append(_history(url, outcome.run_id))
     assert len(histories[0]) == 15
@@ -47,11 +52,16 @@ def test_seeded_run_with_concurrency_one_is_reproducible(tmp_path, strategy: str
 
 
 def test_identical_artifacts_are_never_evaluated_twice(db_url: str) -> None:
-    outcome = run_task("circle_packing", db=db_url, max_evaluations=30, seed=2, strategy="best-of-n")
+    outcome = run_task(
+        "circle_packing", db=db_url, max_evaluations=30, seed=2, strategy="best-of-n"
+    )
     engine = create_engine(db_url)
     with engine.connect() as conn:
         dupes = conn.execute(
-            text("select content_hash from candidates group by run_id, content_hash having count(*) > 1")
+            text(
+                "select content_hash from candidates group by run_id, content_hash "
+                "having count(*) > 1"
+            )
         ).all()
     engine.dispose()
     assert dupes == []

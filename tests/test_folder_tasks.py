@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import cli_json, run_cli, write_folder_task
+from cli_helpers import cli_json, run_cli, write_folder_task
 
 from evoforge.api import run_task
 from evoforge.folder_tasks import TaskFolderError, load_task_folder
@@ -47,8 +47,11 @@ def evaluate_stage2(program_path):
 
 
 def test_task_toml_folder_runs_with_the_cli(tmp_path: Path, db_url: str) -> None:
-    folder = write_folder_task(tmp_path, "target_seven", {
-        "task.toml": """
+    folder = write_folder_task(
+        tmp_path,
+        "target_seven",
+        {
+            "task.toml": """
             name = "target_seven"
             objective = "Make X close to 7."
             files = ["program.py"]
@@ -57,8 +60,8 @@ def test_task_toml_folder_runs_with_the_cli(tmp_path: Path, db_url: str) -> None
             [resources]
             timeout_s = 20
         """,
-        "program.py": PROGRAM,
-        "evaluate.py": """
+            "program.py": PROGRAM,
+            "evaluate.py": """
             import runpy
             from evoforge.result import EvaluationResult
 
@@ -66,7 +69,8 @@ def test_task_toml_folder_runs_with_the_cli(tmp_path: Path, db_url: str) -> None
                 x = runpy.run_path(program_path)["value"]()
                 return EvaluationResult(score=abs(x - 7.0), metrics={"x": x}, feedback=f"x={x}")
         """,
-    })
+        },
+    )
     summary = cli_json("run", str(folder), "--max-evaluations", "8", "--seed", "1", "--db", db_url)
     assert summary["task"] == "target_seven"
     assert summary["evaluations"]["ok"] == 8
@@ -77,11 +81,15 @@ def test_task_toml_folder_runs_with_the_cli(tmp_path: Path, db_url: str) -> None
 def test_openevolve_folder_runs_unchanged_with_cascade_and_evaluation_result(
     tmp_path: Path, db_url: str
 ) -> None:
-    folder = write_folder_task(tmp_path, "oe_task", {
-        "initial_program.py": PROGRAM,
-        "evaluator.py": OPENEVOLVE_EVALUATOR,
-        "config.yaml": "evaluator:\n  cascade_thresholds: [0.5]\n",
-    })
+    folder = write_folder_task(
+        tmp_path,
+        "oe_task",
+        {
+            "initial_program.py": PROGRAM,
+            "evaluator.py": OPENEVOLVE_EVALUATOR,
+            "config.yaml": "evaluator:\n  cascade_thresholds: [0.5]\n",
+        },
+    )
     task = load_task_folder(folder)
     assert [s.name for s in task.stages] == ["evaluate_stage1"]
     assert task.evaluate.endswith("evaluator.py:evaluate_stage2")
@@ -92,20 +100,24 @@ def test_openevolve_folder_runs_unchanged_with_cascade_and_evaluation_result(
 
 
 def test_gepa_style_score_and_side_info_is_accepted(tmp_path: Path, db_url: str) -> None:
-    folder = write_folder_task(tmp_path, "gepa_task", {
-        "task.toml": """
+    folder = write_folder_task(
+        tmp_path,
+        "gepa_task",
+        {
+            "task.toml": """
             files = ["program.py"]
             instances = [1.0, 2.0, 4.0]
         """,
-        "program.py": PROGRAM,
-        "evaluate.py": """
+            "program.py": PROGRAM,
+            "evaluate.py": """
             import re
 
             def evaluate(candidate, example):
                 x = float(re.search(r"X = ([0-9.eE+-]+)", candidate).group(1))
                 return -abs(x * example - 7.0), {"feedback": f"x*{example}={x * example}"}
         """,
-    })
+        },
+    )
     outcome = run_task(folder, db=db_url, max_evaluations=5, seed=4)
     assert outcome.summary["task"] == "gepa_task"
     # mean over the three instances of -|3*e - 7|: -(4 + 1 + 5) / 3
@@ -120,11 +132,15 @@ def test_folder_without_task_file_names_the_fix(tmp_path: Path) -> None:
 
 
 def test_missing_evaluate_function_names_the_file(tmp_path: Path, db_url: str) -> None:
-    folder = write_folder_task(tmp_path, "broken", {
-        "task.toml": 'files = ["program.py"]\n',
-        "program.py": PROGRAM,
-        "evaluate.py": "def score(path):\n    return 1.0\n",
-    })
+    folder = write_folder_task(
+        tmp_path,
+        "broken",
+        {
+            "task.toml": 'files = ["program.py"]\n',
+            "program.py": PROGRAM,
+            "evaluate.py": "def score(path):\n    return 1.0\n",
+        },
+    )
     result = run_cli("run", str(folder), "--db", db_url)
     assert result.returncode == 2
     assert "evaluate.py" in result.stderr and "evaluate" in result.stderr
@@ -132,9 +148,13 @@ def test_missing_evaluate_function_names_the_file(tmp_path: Path, db_url: str) -
 
 
 def test_syntax_error_in_evaluator_names_file_and_line(tmp_path: Path) -> None:
-    folder = write_folder_task(tmp_path, "syntax", {
-        "initial_program.py": PROGRAM,
-        "evaluator.py": "def evaluate(program_path)\n    return {}\n",
-    })
+    folder = write_folder_task(
+        tmp_path,
+        "syntax",
+        {
+            "initial_program.py": PROGRAM,
+            "evaluator.py": "def evaluate(program_path)\n    return {}\n",
+        },
+    )
     with pytest.raises(TaskFolderError, match=r"evaluator.py:1"):
         load_task_folder(folder)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import cli_json, write_folder_task
+from cli_helpers import cli_json, write_folder_task
 
 EVALUATE = """
 import runpy
@@ -23,26 +23,36 @@ FACTOR = 0.5
 """
 
 HOSTILE = {
-    "infinite_loop": ("""
+    "infinite_loop": (
+        """
         def run():
             x = FACTOR
             while True:
                 x += 1e-9
-    """, {"timeout"}),
-    "memory_hog": ("""
+    """,
+        {"timeout"},
+    ),
+    "memory_hog": (
+        """
         def run():
             hoard = []
             while True:
                 hoard.append(bytearray(64 * 1024 * 1024))
-    """, {"failed", "crashed"}),
-    "fork_bomb": ("""
+    """,
+        {"failed", "crashed"},
+    ),
+    "fork_bomb": (
+        """
         import os
 
         def run():
             while True:
                 os.fork()
-    """, {"failed", "crashed", "timeout"}),
-    "forged_result": ("""
+    """,
+        {"failed", "crashed", "timeout"},
+    ),
+    "forged_result": (
+        """
         import json, os
 
         def run():
@@ -57,22 +67,32 @@ HOSTILE = {
                     except OSError:
                         pass
             return FACTOR
-    """, {"ok"}),
-    "secret_reader": ("""
+    """,
+        {"ok"},
+    ),
+    "secret_reader": (
+        """
         import os
 
         def run():
-            leaked = any("sk-evoforge-test" in v for v in os.environ.values())
+            secret = "sk-evoforge" + "-test"
+            leaked = any(secret in v for v in os.environ.values())
             print(sorted(os.environ))
             return 100.0 if leaked else FACTOR
-    """, {"ok"}),
-    "early_exit": ("""
+    """,
+        {"ok"},
+    ),
+    "early_exit": (
+        """
         import os
 
         def run():
             os._exit(0)
-    """, {"crashed"}),
-    "stdout_flood": ("""
+    """,
+        {"crashed"},
+    ),
+    "stdout_flood": (
+        """
         import sys
 
         def run():
@@ -80,7 +100,9 @@ HOSTILE = {
             for _ in range(1024):
                 sys.stdout.write(chunk)
             return FACTOR
-    """, {"ok"}),
+    """,
+        {"ok"},
+    ),
 }
 
 
@@ -93,19 +115,24 @@ def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
     body, statuses = HOSTILE[name]
     import textwrap
 
-    folder = write_folder_task(tmp_path, name, {
-        "task.toml": """
+    folder = write_folder_task(
+        tmp_path,
+        name,
+        {
+            "task.toml": """
             files = ["program.py"]
             [resources]
             timeout_s = 3
             memory_mb = 512
             max_processes = 32
         """,
-        "program.py": HEADER + textwrap.dedent(body),
-        "evaluate.py": EVALUATE,
-    })
-    summary = cli_json("run", str(folder), "--max-evaluations", "2", "--seed", "0",
-                       "--db", db_url, timeout=120)
+            "program.py": HEADER + textwrap.dedent(body),
+            "evaluate.py": EVALUATE,
+        },
+    )
+    summary = cli_json(
+        "run", str(folder), "--max-evaluations", "2", "--seed", "0", "--db", db_url, timeout=120
+    )
     counts = summary["evaluations"]
     assert summary["status"] == "finished"
     assert counts["total"] == 2, counts
@@ -117,7 +144,9 @@ def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
     from evoforge.store.repository import Repository
 
     repo = Repository(open_database(db_url))
-    details = [repo.candidate_detail(node["id"]) for node in repo.lineage(summary["run_id"])["nodes"]]
+    details = [
+        repo.candidate_detail(node["id"]) for node in repo.lineage(summary["run_id"])["nodes"]
+    ]
     stored = json.dumps(details, default=str)
     assert "sk-evoforge-test" not in stored
     for detail in details:

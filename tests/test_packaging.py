@@ -16,8 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return next(out.glob("evoforge-*.whl"))
 
@@ -44,15 +55,25 @@ def test_installed_wheel_in_a_fresh_venv_lists_tasks(wheel: Path, tmp_path: Path
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=600)
     result = subprocess.run(
-        [str(venv / "bin" / "evoforge"), "tasks"], capture_output=True, text=True,
-        cwd=tmp_path, timeout=120,
+        [str(venv / "bin" / "evoforge"), "tasks"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "circle_packing" in result.stdout
     check = subprocess.run(
-        [str(venv / "bin" / "python"), "-c",
-         "import platform, evoforge.plugins, evoforge.sandboxes.harness; print(platform.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import platform, evoforge.plugins, evoforge.sandboxes.harness;"
+            "print(platform.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip().endswith("platform.py")

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import cli_json
+from cli_helpers import cli_json
 from sqlalchemy import create_engine, text
 
 BUDGET = 60
@@ -29,9 +29,22 @@ def _evaluations(db_url: str) -> int:
 @pytest.mark.slow
 def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evoforge.cli.app", "run", "circle_packing",
-         "--max-evaluations", str(BUDGET), "--seed", "5", "--db", db_url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "evoforge.cli.app",
+            "run",
+            "circle_packing",
+            "--max-evaluations",
+            str(BUDGET),
+            "--seed",
+            "5",
+            "--db",
+            db_url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while _evaluations(db_url) < 15 and time.monotonic() < deadline:
@@ -51,10 +64,16 @@ def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str
     engine = create_engine(db_url)
     with engine.connect() as conn:
         per_candidate = conn.execute(
-            text("select candidate_id, count(*) from evaluations group by candidate_id having count(*) > 1")
+            text(
+                "select candidate_id, count(*) from evaluations group by candidate_id "
+                "having count(*) > 1"
+            )
         ).all()
         hashes = conn.execute(
-            text("select content_hash, count(*) from candidates group by content_hash having count(*) > 1")
+            text(
+                "select content_hash, count(*) from candidates group by content_hash "
+                "having count(*) > 1"
+            )
         ).all()
         total = conn.execute(text("select count(*) from evaluations")).scalar_one()
     engine.dispose()

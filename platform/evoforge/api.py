@@ -1,8 +1,8 @@
 """The Python API: everything the CLI does, as plain calls.
 
-    >>> from evoforge import run_task
-    >>> outcome = run_task("circle_packing", max_evaluations=50, seed=1)
-    >>> outcome.best_score, outcome.run_id
+>>> from evoforge import run_task
+>>> outcome = run_task("circle_packing", max_evaluations=50, seed=1)
+>>> outcome.best_score, outcome.run_id
 """
 
 from __future__ import annotations

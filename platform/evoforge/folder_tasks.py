@@ -73,9 +73,13 @@ def _reference(folder: Path, ref: str, where: Path) -> str:
         return ref  # a module reference such as 'my_pkg.scoring:evaluate'
     file = (folder / file_part).resolve()
     if not file.is_file():
-        raise TaskFolderError(f"{where}: {file_part} does not exist in {folder}; create it or fix the name")
+        raise TaskFolderError(
+            f"{where}: {file_part} does not exist in {folder}; create it or fix the name"
+        )
     if func not in _function_names(file):
-        raise TaskFolderError(f"{file} defines no function {func!r}; add `def {func}(...)` or fix {where.name}")
+        raise TaskFolderError(
+            f"{file} defines no function {func!r}; add `def {func}(...)` or fix {where.name}"
+        )
     return f"{file}:{func}"
 
 
@@ -106,7 +110,7 @@ def _from_toml(folder: Path) -> Task:
         raise TaskFolderError(f"{where}: not valid TOML ({exc}); fix the syntax") from exc
     names = data.pop("files", None)
     if not names or not isinstance(names, list):
-        raise TaskFolderError(f"{where}: add files = [\"program.py\"] naming the seed file(s)")
+        raise TaskFolderError(f'{where}: add files = ["program.py"] naming the seed file(s)')
     data["files"] = _seed_files(folder, names, where)
     data["evaluate"] = _reference(folder, data.get("evaluate", "evaluate.py:evaluate"), where)
     data["stages"] = [
@@ -180,7 +184,11 @@ def _from_openevolve(folder: Path) -> Task:
         chain = ["evaluate"]
     thresholds = evaluator_cfg.get("cascade_thresholds", OPENEVOLVE_THRESHOLDS)
     stages = [
-        Stage(name=name, function=f"{evaluator}:{name}", threshold=thresholds[i] if i < len(thresholds) else None)
+        Stage(
+            name=name,
+            function=f"{evaluator}:{name}",
+            threshold=thresholds[i] if i < len(thresholds) else None,
+        )
         for i, name in enumerate(chain[:-1])
     ]
     prompt = config.get("prompt", {}) or {}

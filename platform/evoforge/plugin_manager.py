@@ -60,7 +60,8 @@ class Registry:
                     )
                 if name in found:
                     raise PluginError(
-                        f"{kind} {name!r} is registered twice: by {origins[name]!r} and {origin!r}; "
+                        f"{kind} {name!r} is registered twice: by {origins[name]!r} "
+                        f"and {origin!r}; "
                         "rename one of them."
                     )
                 found[name] = item

@@ -66,9 +66,7 @@ def _score_from_metrics(metrics: dict[str, Any], metric: str) -> float | None:
     for key in (metric, "combined_score", "score"):
         if key in metrics:
             return _number(metrics[key])
-    numeric = [
-        n for k, v in metrics.items() if k != "error" and (n := _number(v)) is not None
-    ]
+    numeric = [n for k, v in metrics.items() if k != "error" and (n := _number(v)) is not None]
     return sum(numeric) / len(numeric) if numeric else None
 
 

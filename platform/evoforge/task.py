@@ -28,7 +28,9 @@ class ArtifactFile(BaseModel):
     @classmethod
     def _relative_name(cls, value: str) -> str:
         if not value or value.startswith("/") or ".." in value.split("/"):
-            raise ValueError(f"artifact file name {value!r} must be a relative path inside the task")
+            raise ValueError(
+                f"artifact file name {value!r} must be a relative path inside the task"
+            )
         return value
 
 

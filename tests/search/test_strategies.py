@@ -13,12 +13,23 @@ from evoforge.task import ArtifactFile, Task
 TASK = Task(name="t", files=[ArtifactFile(name="p.py", seed="X = 1\n")], evaluate="m:f")
 
 
-def view(seq: int, score: float | None, status: str = "ok", island: int = 0, size: int = 10,
-         metrics: dict | None = None) -> CandidateView:
+def view(
+    seq: int,
+    score: float | None,
+    status: str = "ok",
+    island: int = 0,
+    size: int = 10,
+    metrics: dict | None = None,
+) -> CandidateView:
     return CandidateView(
-        id=f"c{seq}", files={"p.py": "x" * size}, score=score,
-        fitness=TASK.fitness(score) if status == "ok" else float("-inf"), status=status,
-        island=island, seq=seq, metrics=metrics or {},
+        id=f"c{seq}",
+        files={"p.py": "x" * size},
+        score=score,
+        fitness=TASK.fitness(score) if status == "ok" else float("-inf"),
+        status=status,
+        island=island,
+        seq=seq,
+        metrics=metrics or {},
     )
 
 
@@ -70,8 +81,9 @@ def test_islands_rotate_and_migrate_their_best_along_the_ring() -> None:
 
 def test_islands_use_metric_features_when_the_task_names_them() -> None:
     task = TASK.model_copy(update={"features": ["spread"]})
-    strategy = IslandStrategy(task=task, seed_candidate=view(0, 1.0, metrics={"spread": 0.0}),
-                              islands=1)
+    strategy = IslandStrategy(
+        task=task, seed_candidate=view(0, 1.0, metrics={"spread": 0.0}), islands=1
+    )
     strategy.admit(view(1, 0.5, metrics={"spread": 1.0}))
     strategy.admit(view(2, 0.4, metrics={"spread": 0.5}))
     assert len(strategy.islands[0].elites) == 3

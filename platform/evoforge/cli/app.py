@@ -92,11 +92,17 @@ def plugins() -> None:
 def run(
     task: Annotated[str, typer.Argument(help="registered task name or task folder")],
     max_evaluations: Annotated[int | None, typer.Option(help="evaluation budget")] = None,
-    seed: Annotated[int | None, typer.Option(help="random seed (reproducible with -E 1 -P 1)")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="random seed (reproducible with -E 1 -P 1)")
+    ] = None,
     eval_timeout: Annotated[float | None, typer.Option(help="seconds per evaluation")] = None,
     max_time: Annotated[float | None, typer.Option(help="wall-time budget in seconds")] = None,
-    target: Annotated[float | None, typer.Option(help="stop when the best score reaches this")] = None,
-    patience: Annotated[int | None, typer.Option(help="stop after N evaluations without gain")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="stop when the best score reaches this")
+    ] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="stop after N evaluations without gain")
+    ] = None,
     strategy: Annotated[str | None, typer.Option(help="islands | greedy | best-of-n")] = None,
     proposer: Annotated[str | None, typer.Option(help="proposer plugin (default: mutate)")] = None,
     sandbox: Annotated[str | None, typer.Option(help="sandbox plugin (default: process)")] = None,
@@ -230,7 +236,10 @@ def export(
     database = _guard(lambda: open_database(db))
     metadata = _guard(lambda: export_run(database, run_id, out, top))
     for entry in metadata["candidates"]:
-        console.print(f"#{entry['rank']} {entry['candidate_id']} score {entry['score']} -> {out / entry['folder']}")
+        console.print(
+            f"#{entry['rank']} {entry['candidate_id']} score {entry['score']} "
+            f"-> {out / entry['folder']}"
+        )
     console.print(f"metadata: {out / 'metadata.json'}  lineage: {out / 'lineage.json'}")
 
 

@@ -76,7 +76,9 @@ class Orchestrator:
         self.strategy = reg.lookup("strategies", cfg.strategy)(
             task=self.task, seed_candidate=seed_view, **cfg.strategy_options
         )
-        self.proposer = reg.lookup("proposers", cfg.proposer)(task=self.task, **cfg.proposer_options)
+        self.proposer = reg.lookup("proposers", cfg.proposer)(
+            task=self.task, **cfg.proposer_options
+        )
 
     def _build_executor(self) -> Any:
         cfg = self.config
@@ -129,7 +131,10 @@ class Orchestrator:
                     evaluations[asyncio.create_task(self._evaluate(view))] = view
                 while len(proposals) < cfg.proposal_slots:
                     committed = (
-                        self.progress.evaluations + len(evaluations) + len(self.queue) + len(proposals)
+                        self.progress.evaluations
+                        + len(evaluations)
+                        + len(self.queue)
+                        + len(proposals)
                     )
                     if limit is not None and committed >= limit:
                         break
@@ -234,7 +239,9 @@ class Orchestrator:
                 parent_id=parent.id,
                 inspirations=[c.id for c in pending.selection.inspirations],
                 crossover_parents=(
-                    [pending.selection.crossover_with.id] if pending.selection.crossover_with else []
+                    [pending.selection.crossover_with.id]
+                    if pending.selection.crossover_with
+                    else []
                 ),
                 generation=parent.generation + 1,
                 island=pending.selection.island,
@@ -274,10 +281,14 @@ class Orchestrator:
         if self.strategy is not None:
             self.strategy.admit(evaluated)
         improved = self._count(evaluated)
-        self._emit("evoforge_candidate_evaluated", run_id=self.run_id, candidate=evaluated, outcome=outcome)
+        self._emit(
+            "evoforge_candidate_evaluated", run_id=self.run_id, candidate=evaluated, outcome=outcome
+        )
         if improved:
             self.repo.update_best(self.run_id, evaluated.id, evaluated.score)
-            self._emit("evoforge_new_best", run_id=self.run_id, candidate=evaluated, outcome=outcome)
+            self._emit(
+                "evoforge_new_best", run_id=self.run_id, candidate=evaluated, outcome=outcome
+            )
         return evaluated
 
     def _emit(self, hook_name: str, **kwargs: Any) -> None:

@@ -1,0 +1,32 @@
+"""The store: every run, candidate, lineage edge, evaluation and proposer call, in SQL.
+
+Open it with `open_database(url)` (None: `./.evoforge/evoforge.db`) and query it only
+through `Repository`::
+
+    database = open_database(None)
+    repo = Repository(database)
+    run_id = repo.create_run(task, config, seed=0)
+    seed = repo.add_candidate(run_id, task.seed_files(), kind="seed", proposer="seed")
+    repo.record_evaluation(seed.id, outcome)
+"""
+
+from __future__ import annotations
+
+from evoforge.store.database import Database, default_database_path, open_database
+from evoforge.store.errors import StoreError
+from evoforge.store.models import CANDIDATE_KINDS, EDGE_KINDS, RUN_STATUSES
+from evoforge.store.repository import Repository
+from evoforge.store.rows import EdgeRow, RunRecord
+
+__all__ = [
+    "CANDIDATE_KINDS",
+    "EDGE_KINDS",
+    "RUN_STATUSES",
+    "Database",
+    "EdgeRow",
+    "Repository",
+    "RunRecord",
+    "StoreError",
+    "default_database_path",
+    "open_database",
+]

@@ -1,0 +1,421 @@
+"""Queries about candidates and their evaluations (part of `Repository`).
+
+The orchestrator calls `add_candidate` and `record_evaluation` once per candidate, so
+each is one short transaction of indexed statements whose cost does not grow with
+the run: per-run `seq` numbers come from counters on the run row (bumping one locks
+the run, which also serialises concurrent writers to it), never from `max(seq)` or a
+count over the table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from evoforge.jobs import EVALUATION_STATUSES, EvaluationOutcome
+from evoforge.proposals import CandidateView
+from evoforge.proposals import ProposerCall as ProposerCallRecord
+from evoforge.store.errors import StoreError
+from evoforge.store.models import Candidate, Evaluation, LineageEdge, ProposerCall, Run, utcnow
+from evoforge.store.portable import finite, json_safe, text
+from evoforge.store.rows import candidate_view
+from evoforge.task import Direction, content_hash
+
+if TYPE_CHECKING:
+    from evoforge.store.database import Database
+
+NO_SYNC = {"synchronize_session": False}
+
+
+def new_candidate_id() -> str:
+    return secrets.token_hex(8)
+
+
+class CandidateQueries:
+    """Adding candidates, recording evaluations, and reading candidates back as views."""
+
+    _db: Database
+
+    # -- writing -----------------------------------------------------------------
+
+    def add_candidate(
+        self,
+        run_id: str,
+        files: dict[str, str],
+        *,
+        parent_id: str | None = None,
+        inspirations: Sequence[str] = (),
+        crossover_parents: Sequence[str] = (),
+        generation: int = 0,
+        island: int = 0,
+        proposer: str = "",
+        kind: str = "mutation",
+        note: str = "",
+        diff: str = "",
+    ) -> CandidateView | None:
+        """Store a new candidate and its lineage edges; None if the run already has
+        these files.
+
+        Identical artifacts are never evaluated twice: the content hash is unique per
+        run, checked first and enforced by a constraint, so two writers racing with
+        the same files also end with one row. `seq` is the next in the run. The view
+        returned has status "pending".
+        """
+        digest = content_hash(files)
+        if self.has_hash(run_id, digest):
+            return None
+        candidate_id = new_candidate_id()
+        try:
+            with self._db.session() as session:
+                seq = _next_seq(session, run_id, Run.candidate_count)
+                session.add(
+                    Candidate(
+                        id=candidate_id,
+                        run_id=run_id,
+                        seq=seq,
+                        content_hash=digest,
+                        files_json=dict(files),
+                        diff=text(diff),
+                        parent_id=parent_id,
+                        generation=generation,
+                        island=island,
+                        proposer=proposer,
+                        kind=kind,
+                        note=text(note),
+                        status="pending",
+                        created_at=utcnow(),
+                    )
+                )
+                session.add_all(_edges(candidate_id, parent_id, inspirations, crossover_parents))
+        except IntegrityError:
+            if self.has_hash(run_id, digest):
+                return None
+            raise
+        return candidate_view(
+            id=candidate_id,
+            files=files,
+            direction="maximize",  # a pending candidate's fitness is -inf either way
+            status="pending",
+            generation=generation,
+            island=island,
+            parent_id=parent_id,
+            seq=seq,
+            kind=kind,
+        )
+
+    def record_evaluation(self, candidate_id: str, outcome: EvaluationOutcome) -> bool:
+        """Store a candidate's evaluation and mark it evaluated, in one transaction.
+
+        Returns False, changing nothing, when the candidate already has one: a job a
+        lost worker ran twice (or a resumed run re-delivers) is stored once. Also keeps
+        the run's best (valid evaluations only) and seed score current, so summaries
+        are right even if the caller dies before `update_best`.
+        """
+        score = finite(outcome.score)
+        try:
+            with self._db.session() as session:
+                found = session.execute(
+                    select(Candidate.run_id, Candidate.status, Candidate.kind).where(
+                        Candidate.id == candidate_id
+                    )
+                ).one_or_none()
+                if found is None:
+                    raise StoreError(f"no candidate {candidate_id!r} in this database")
+                run_id, status, kind = found
+                if status == "evaluated":
+                    return False
+                session.add(
+                    Evaluation(
+                        run_id=run_id,
+                        candidate_id=candidate_id,
+                        seq=_next_seq(session, run_id, Run.evaluation_count),
+                        status=outcome.status,
+                        score=score,
+                        metrics_json=json_safe(outcome.metrics),
+                        instance_scores_json=json_safe(outcome.instance_scores),
+                        feedback=text(outcome.feedback),
+                        artifacts_json=json_safe(outcome.artifacts),
+                        reason=text(outcome.reason),
+                        stage=outcome.stage,
+                        stdout=text(outcome.stdout),
+                        stderr=text(outcome.stderr),
+                        duration_s=outcome.duration_s,
+                        host=outcome.host,
+                        sandbox=outcome.sandbox,
+                        created_at=utcnow(),
+                    )
+                )
+                session.execute(
+                    update(Candidate)
+                    .where(Candidate.id == candidate_id)
+                    .values(status="evaluated")
+                    .execution_options(**NO_SYNC)
+                )
+                if outcome.status == "ok" and score is not None:
+                    _note_valid_score(session, run_id, candidate_id, kind, score)
+        except IntegrityError:
+            if self._has_evaluation(candidate_id):
+                return False
+            raise
+        return True
+
+    def add_proposer_calls(
+        self,
+        run_id: str,
+        candidate_id: str | None,
+        proposer: str,
+        calls: Iterable[ProposerCallRecord],
+    ) -> None:
+        """Keep the prompt, response and cost of each model call; `candidate_id` is None
+        when the proposal was rejected or a duplicate (the spend still counts)."""
+        rows = [
+            ProposerCall(
+                run_id=run_id,
+                candidate_id=candidate_id,
+                proposer=proposer,
+                model=call.model,
+                prompt=text(call.prompt),
+                response=text(call.response),
+                tokens_in=call.tokens_in,
+                tokens_out=call.tokens_out,
+                cost_usd=finite(call.cost_usd) or 0.0,
+                latency_s=finite(call.latency_s) or 0.0,
+                error=text(call.error),
+                created_at=utcnow(),
+            )
+            for call in calls
+        ]
+        if rows:
+            with self._db.session() as session:
+                session.add_all(rows)
+
+    # -- reading -----------------------------------------------------------------
+
+    def has_hash(self, run_id: str, content_hash: str) -> bool:
+        with self._db.session() as session:
+            found = session.scalar(
+                select(Candidate.id).where(
+                    Candidate.run_id == run_id, Candidate.content_hash == content_hash
+                )
+            )
+        return found is not None
+
+    def count_candidates(self, run_id: str) -> int:
+        """Candidates created in the run (a counter read, not a scan)."""
+        with self._db.session() as session:
+            count = session.scalar(select(Run.candidate_count).where(Run.id == run_id))
+        if count is None:
+            raise StoreError(f"no run {run_id!r} in this database")
+        return count
+
+    def candidate_view(self, candidate_id: str) -> CandidateView:
+        """One candidate as strategies see it, with its evaluation if it has one."""
+        with self._db.session() as session:
+            found = session.execute(view_query().where(Candidate.id == candidate_id)).one_or_none()
+        if found is None:
+            raise StoreError(f"no candidate {candidate_id!r} in this database")
+        return view_from_row(found)
+
+    def seed_candidate(self, run_id: str) -> CandidateView | None:
+        """The run's seed (its first "seed" candidate), evaluated or not; None before
+        one is added."""
+        with self._db.session() as session:
+            found = session.execute(
+                view_query()
+                .where(Candidate.run_id == run_id, Candidate.kind == "seed")
+                .order_by(Candidate.seq)
+                .limit(1)
+            ).one_or_none()
+        return view_from_row(found) if found is not None else None
+
+    def pending_candidates(self, run_id: str) -> list[CandidateView]:
+        """Created but not evaluated, in creation order: a resumed run evaluates these
+        first."""
+        with self._db.session() as session:
+            found = session.execute(
+                view_query()
+                .where(Candidate.run_id == run_id, Candidate.status == "pending")
+                .order_by(Candidate.seq)
+            ).all()
+        return [view_from_row(row) for row in found]
+
+    def evaluated_candidates(self, run_id: str) -> list[CandidateView]:
+        """Every evaluated candidate in evaluation order, to replay into a strategy."""
+        with self._db.session() as session:
+            found = session.execute(
+                view_query(evaluated=True)
+                .where(Evaluation.run_id == run_id)
+                .order_by(Evaluation.seq)
+            ).all()
+        return [view_from_row(row) for row in found]
+
+    def recent_failures(self, run_id: str, limit: int = 3) -> list[CandidateView]:
+        """The latest evaluations that were not ok, newest first, for the proposer's
+        context."""
+        with self._db.session() as session:
+            found = session.execute(
+                view_query(evaluated=True)
+                .where(Evaluation.run_id == run_id, Evaluation.status != "ok")
+                .order_by(Evaluation.seq.desc())
+                .limit(limit)
+            ).all()
+        return [view_from_row(row) for row in found]
+
+    def count_evaluations(self, run_id: str) -> dict[str, int]:
+        """Evaluations by status, every status present (zero if none), plus "total"."""
+        with self._db.session() as session:
+            return evaluation_counts(session, [run_id])[run_id]
+
+    def best_candidate(
+        self, run_id: str, direction: Direction | None = None
+    ) -> CandidateView | None:
+        """The best valid (`ok`) candidate; ties go to the one evaluated first.
+
+        `direction` defaults to the run's task direction.
+        """
+        top = self.top_candidates(run_id, 1, direction)
+        return top[0] if top else None
+
+    def top_candidates(
+        self, run_id: str, k: int, direction: Direction | None = None
+    ) -> list[CandidateView]:
+        """The `k` best valid candidates, best first (for export and the UI)."""
+        with self._db.session() as session:
+            if direction is None:
+                direction = run_direction(session, run_id)  # type: ignore[assignment]
+            order = Evaluation.score.desc() if direction == "maximize" else Evaluation.score.asc()
+            found = session.execute(
+                view_query(evaluated=True)
+                .where(
+                    Evaluation.run_id == run_id,
+                    Evaluation.status == "ok",
+                    Evaluation.score.is_not(None),
+                )
+                .order_by(order, Evaluation.seq)
+                .limit(k)
+            ).all()
+        return [view_from_row(row) for row in found]
+
+    def _has_evaluation(self, candidate_id: str) -> bool:
+        with self._db.session() as session:
+            found = session.scalar(
+                select(Evaluation.id).where(Evaluation.candidate_id == candidate_id)
+            )
+        return found is not None
+
+
+# -- helpers shared by the other query modules ---------------------------------------
+
+
+def view_query(evaluated: bool = False) -> Select[Any]:
+    """Columns for `view_from_row`; `evaluated` keeps only candidates with an evaluation."""
+    query = select(
+        Candidate.id,
+        Candidate.files_json,
+        Run.direction,
+        Candidate.status,
+        Evaluation.status,
+        Evaluation.score,
+        Evaluation.metrics_json,
+        Evaluation.feedback,
+        Candidate.generation,
+        Candidate.island,
+        Candidate.parent_id,
+        Candidate.seq,
+        Candidate.kind,
+    ).join(Run, Run.id == Candidate.run_id)
+    if evaluated:
+        return query.join(Evaluation, Evaluation.candidate_id == Candidate.id)
+    return query.outerjoin(Evaluation, Evaluation.candidate_id == Candidate.id)
+
+
+def view_from_row(row: Row[Any]) -> CandidateView:
+    (cid, files, direction, candidate_status, status, score, metrics, feedback,
+     generation, island, parent_id, seq, kind) = row  # fmt: skip
+    return candidate_view(
+        id=cid,
+        files=files,
+        direction=direction,
+        status=status if status is not None else candidate_status,
+        score=score,
+        metrics=metrics,
+        feedback=feedback or "",
+        generation=generation,
+        island=island,
+        parent_id=parent_id,
+        seq=seq,
+        kind=kind,
+    )
+
+
+def evaluation_counts(session: Session, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per run: evaluations by status (every status, zero if none) and "total"."""
+    counts = {run_id: dict.fromkeys(EVALUATION_STATUSES, 0) for run_id in run_ids}
+    found = session.execute(
+        select(Evaluation.run_id, Evaluation.status, func.count())
+        .where(Evaluation.run_id.in_(run_ids))
+        .group_by(Evaluation.run_id, Evaluation.status)
+    )
+    for run_id, status, count in found:
+        counts[run_id][status] = count
+    for by_status in counts.values():
+        by_status["total"] = sum(by_status.values())
+    return counts
+
+
+def run_direction(session: Session, run_id: str) -> str:
+    direction = session.scalar(select(Run.direction).where(Run.id == run_id))
+    if direction is None:
+        raise StoreError(f"no run {run_id!r} in this database")
+    return direction
+
+
+def _next_seq(session: Session, run_id: str, counter: Any) -> int:
+    """Bump a run's counter and return the new value; the row lock makes it atomic."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values({counter: counter + 1, Run.updated_at: utcnow()})
+        .execution_options(**NO_SYNC)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StoreError(f"no run {run_id!r} in this database")
+    return int(session.scalar(select(counter).where(Run.id == run_id)))
+
+
+def _note_valid_score(
+    session: Session, run_id: str, candidate_id: str, kind: str, score: float
+) -> None:
+    direction, best, seed_score = session.execute(
+        select(Run.direction, Run.best_score, Run.seed_score).where(Run.id == run_id)
+    ).one()
+    changes: dict[Any, Any] = {}
+    if best is None or (score > best if direction == "maximize" else score < best):
+        changes.update({Run.best_score: score, Run.best_candidate_id: candidate_id})
+    if kind == "seed" and seed_score is None:
+        changes[Run.seed_score] = score
+    if changes:
+        session.execute(
+            update(Run).where(Run.id == run_id).values(changes).execution_options(**NO_SYNC)
+        )
+
+
+def _edges(
+    child_id: str,
+    parent_id: str | None,
+    inspirations: Sequence[str],
+    crossover_parents: Sequence[str],
+) -> list[LineageEdge]:
+    wanted: dict[tuple[str, str], None] = {}
+    if parent_id is not None:
+        wanted[(parent_id, "parent")] = None
+    for other in inspirations:
+        wanted[(other, "inspiration")] = None
+    for other in crossover_parents:
+        wanted[(other, "crossover")] = None
+    return [LineageEdge(child_id=child_id, parent_id=p, kind=k) for p, k in wanted]

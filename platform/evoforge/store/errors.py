@@ -1,0 +1,10 @@
+"""The one exception the store raises for problems a user can fix."""
+
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or used as asked; the message names the fix.
+
+    Messages are one line so the CLI can print them as they are.
+    """

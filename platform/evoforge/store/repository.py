@@ -1,0 +1,24 @@
+"""The repository: the only place queries live.
+
+The orchestrator, the CLI, export and the UI call one object, `Repository(database)`;
+its methods are grouped by idea in `runs.py`, `candidates.py` and `lineage.py`. Every
+method is one short transaction. Unknown run or candidate ids raise `StoreError`
+(whose message the CLI prints as it is), except where a method says it returns None.
+"""
+
+from __future__ import annotations
+
+from evoforge.store.candidates import CandidateQueries
+from evoforge.store.database import Database
+from evoforge.store.lineage import LineageQueries
+from evoforge.store.runs import RunQueries
+
+
+class Repository(RunQueries, CandidateQueries, LineageQueries):
+    """Runs, candidates, evaluations, lineage and proposer calls of one store."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def __repr__(self) -> str:
+        return f"Repository({self._db!r})"

@@ -1,0 +1,254 @@
+"""Queries about runs (part of `Repository`): creating, status, best, summaries."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from evoforge.store.candidates import NO_SYNC, evaluation_counts
+from evoforge.store.errors import StoreError
+from evoforge.store.models import RUN_STATUSES, Candidate, ProposerCall, Run, utcnow
+from evoforge.store.portable import finite, json_safe
+from evoforge.store.rows import RunRecord, iso
+from evoforge.task import Task
+
+if TYPE_CHECKING:
+    from evoforge.store.database import Database
+
+_ENDED = frozenset(RUN_STATUSES) - {"running"}
+
+
+def new_run_id() -> str:
+    """12 hex digits: short enough to type, unique enough for one store."""
+    return secrets.token_hex(6)
+
+
+class RunQueries:
+    """Creating runs, recording how they end, and summarising them."""
+
+    _db: Database
+
+    def create_run(self, task: Task, config: dict[str, Any], seed: int | None = None) -> str:
+        """Start a run, keeping a snapshot of the task so it can be shown or resumed
+        without the plugin that defined it. Returns the new run id."""
+        run_id = new_run_id()
+        now = utcnow()
+        with self._db.session() as session:
+            session.add(
+                Run(
+                    id=run_id,
+                    task_name=task.name,
+                    task_source=task.source,
+                    task_json=task.model_dump(mode="json"),
+                    config_json=_plain_json(config),
+                    direction=task.direction,
+                    status="running",
+                    stop_reason="",
+                    seed=seed,
+                    created_at=now,
+                    updated_at=now,
+                    candidate_count=0,
+                    evaluation_count=0,
+                )
+            )
+        return run_id
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with its task snapshot and options; `StoreError` if there is none."""
+        with self._db.session() as session:
+            run = _existing(session, run_id)
+            return RunRecord(
+                id=run.id,
+                task_name=run.task_name,
+                task_source=run.task_source,
+                direction=run.direction,
+                status=run.status,
+                stop_reason=run.stop_reason,
+                seed=run.seed,
+                created_at=run.created_at,
+                updated_at=run.updated_at,
+                finished_at=run.finished_at,
+                best_candidate_id=run.best_candidate_id,
+                best_score=run.best_score,
+                seed_score=run.seed_score,
+                candidate_count=run.candidate_count,
+                evaluation_count=run.evaluation_count,
+                task_json=dict(run.task_json),
+                config_json=dict(run.config_json),
+            )
+
+    def resolve_run_id(self, ref: str) -> str:
+        """A full run id from what a user typed: the id, a unique prefix, or `latest`."""
+        with self._db.session() as session:
+            if ref == "latest":
+                query = select(Run.id).order_by(Run.created_at.desc(), Run.id).limit(1)
+            else:
+                query = select(Run.id).where(Run.id.startswith(ref, autoescape=True)).limit(2)
+            found = session.scalars(query).all()
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise StoreError(f"no run matches {ref!r}; `evoforge runs` lists the runs")
+        raise StoreError(f"{ref!r} matches several runs; type more of the id")
+
+    def list_runs(
+        self, limit: int | None = None, task_name: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Summaries (as `run_summary`) of the runs, newest first, in four queries."""
+        query = select(Run).order_by(Run.created_at.desc(), Run.id)
+        if task_name is not None:
+            query = query.where(Run.task_name == task_name)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.session() as session:
+            return _summaries(session, list(session.scalars(query)))
+
+    def run_summary(self, run_id: str) -> dict[str, Any]:
+        """The JSON-safe summary `evoforge show --json` prints. Keys are stable:
+
+        - ``run_id`` (str), ``task`` (task name), ``task_source`` (str)
+        - ``status``: running | finished | failed | interrupted; ``stop_reason`` (str)
+        - ``seed``: the run's random seed (int or null)
+        - ``direction``: maximize | minimize; ``metric``: the primary metric's name
+        - ``candidates``: candidates created; ``pending``: created but not evaluated
+        - ``evaluations``: counts ``{"ok", "invalid", "failed", "timeout", "crashed",
+          "total"}``
+        - ``seed_score``, ``best_score``: floats or null (only ``ok`` evaluations count);
+          ``best_candidate_id``: str or null
+        - ``reference_score``: the task's human state of the art (float or null)
+        - ``created_at``, ``updated_at``, ``finished_at``: ISO 8601 UTC or null
+        - ``duration_s``: from creation to finish (or to the last write, while running
+          or if the run died without recording its end)
+        - ``spend_usd``: sum of proposer-call costs; ``proposer_calls``: their number;
+          ``tokens_in``, ``tokens_out``: token totals
+        """
+        with self._db.session() as session:
+            return _summaries(session, [_existing(session, run_id)])[0]
+
+    def set_run_status(self, run_id: str, status: str, stop_reason: str | None = "") -> None:
+        """Record how a run ended (or that it runs again, on resume).
+
+        An ended status stamps `finished_at`; `running` clears it.
+        """
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status {status!r} is not one of {', '.join(RUN_STATUSES)}")
+        now = utcnow()
+        self._update_run(
+            run_id,
+            status=status,
+            stop_reason=stop_reason or "",
+            finished_at=now if status in _ENDED else None,
+            updated_at=now,
+        )
+
+    def update_best(self, run_id: str, candidate_id: str, score: float | None) -> None:
+        """Set the run's best explicitly.
+
+        `record_evaluation` already keeps the best valid score current; calling this
+        with the same answer is harmless, and a different one overrides it (for
+        example a choice made on held-out instances).
+        """
+        self._update_run(
+            run_id, best_candidate_id=candidate_id, best_score=finite(score), updated_at=utcnow()
+        )
+
+    def set_seed_score(self, run_id: str, score: float | None) -> None:
+        """Set the seed's score (None when the seed was not valid); `record_evaluation`
+        already records it for a valid seed."""
+        self._update_run(run_id, seed_score=finite(score), updated_at=utcnow())
+
+    def spend_usd(self, run_id: str) -> float:
+        """Dollars spent on proposer calls so far, for the budget of a resumed run."""
+        with self._db.session() as session:
+            total = session.scalar(
+                select(func.coalesce(func.sum(ProposerCall.cost_usd), 0.0)).where(
+                    ProposerCall.run_id == run_id
+                )
+            )
+        return float(total or 0.0)
+
+    def _update_run(self, run_id: str, **values: Any) -> None:
+        with self._db.session() as session:
+            result = session.execute(
+                update(Run).where(Run.id == run_id).values(**values).execution_options(**NO_SYNC)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise StoreError(f"no run {run_id!r}; `evoforge runs` lists the runs")
+
+
+def _existing(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise StoreError(f"no run {run_id!r}; `evoforge runs` lists the runs")
+    return run
+
+
+def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Summaries of several runs with one grouped query per table, not per run."""
+    ids = [run.id for run in runs]
+    if not ids:
+        return []
+    evaluations = evaluation_counts(session, ids)
+    pending = dict(
+        session.execute(
+            select(Candidate.run_id, func.count())
+            .where(Candidate.run_id.in_(ids), Candidate.status == "pending")
+            .group_by(Candidate.run_id)
+        ).all()
+    )
+    calls = {
+        run_id: (count, spend, tokens_in, tokens_out)
+        for run_id, count, spend, tokens_in, tokens_out in session.execute(
+            select(
+                ProposerCall.run_id,
+                func.count(),
+                func.sum(ProposerCall.cost_usd),
+                func.sum(ProposerCall.tokens_in),
+                func.sum(ProposerCall.tokens_out),
+            )
+            .where(ProposerCall.run_id.in_(ids))
+            .group_by(ProposerCall.run_id)
+        )
+    }
+    summaries = []
+    for run in runs:
+        count, spend, tokens_in, tokens_out = calls.get(run.id, (0, 0.0, 0, 0))
+        ended = run.finished_at or run.updated_at
+        summaries.append(
+            {
+                "run_id": run.id,
+                "task": run.task_name,
+                "task_source": run.task_source,
+                "status": run.status,
+                "stop_reason": run.stop_reason,
+                "seed": run.seed,
+                "direction": run.direction,
+                "metric": run.task_json.get("metric", "score"),
+                "candidates": run.candidate_count,
+                "pending": int(pending.get(run.id, 0)),
+                "evaluations": evaluations[run.id],
+                "seed_score": run.seed_score,
+                "best_score": run.best_score,
+                "best_candidate_id": run.best_candidate_id,
+                "reference_score": run.task_json.get("reference_score"),
+                "created_at": iso(run.created_at),
+                "updated_at": iso(run.updated_at),
+                "finished_at": iso(run.finished_at),
+                "duration_s": round((ended - run.created_at).total_seconds(), 3),
+                "spend_usd": float(spend or 0.0),
+                "proposer_calls": int(count),
+                "tokens_in": int(tokens_in or 0),
+                "tokens_out": int(tokens_out or 0),
+            }
+        )
+    return summaries
+
+
+def _plain_json(config: dict[str, Any]) -> dict[str, Any]:
+    """Run options as plain JSON: paths and other objects are kept as their text."""
+    return json_safe(json.loads(json.dumps(config, default=str)))

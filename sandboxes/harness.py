@@ -1,0 +1,395 @@
+"""The in-sandbox harness: run one candidate's evaluation and write its result file.
+
+Run as ``python -I harness.py SPEC.json`` by a sandbox, never imported by the platform.
+It starts once per evaluation, so it imports only the standard library and
+`evoforge.result` (no pydantic): every millisecond here is paid by every candidate.
+
+The protocol with the parent:
+
+1. The parent starts this process and, when it has put it in its cgroup, writes a
+   one-line nonce to stdin. Reading that line is the "go" signal, so no candidate
+   code runs before the process is contained.
+2. The harness applies rlimits, loads the evaluator, runs the cascade stages and
+   `evaluate`, and writes the result as JSON, with the nonce, to the spec's
+   `result_path` (written to a temporary name, then renamed, so a half-written file
+   is never read). It never prints the result: stdout belongs to the candidate, and
+   a result parsed from stdout could be forged by a `print`.
+3. A result file that is missing or carries another nonce means the candidate ended
+   the process (or forged the file), and the parent reports a crash.
+
+The evaluator runs in this process, next to the candidate it imports, so nothing in
+here can be hidden from a hostile candidate; the limits that matter are the ones the
+parent enforces from outside (see docs/sandboxes.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import sys
+from typing import Any
+
+from evoforge.result import EvaluationResult, normalize
+
+PATH_PARAMETERS = frozenset({"program_path", "path", "program", "program_file"})
+DIR_PARAMETERS = frozenset({"artifact_dir", "workdir"})
+KNOWN_PARAMETERS = PATH_PARAMETERS | DIR_PARAMETERS | {"candidate", "files", "instances", "example"}
+TRACEBACK_CHARS = 4000
+
+
+class Candidate:
+    """What the harness can hand an evaluator about the candidate, read lazily."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.primary: str = spec["primary"]
+        self.directory: str = spec["candidate_dir"]
+        self.files: dict[str, str] = spec["files"]
+        self.instances: list[Any] | None = spec.get("instances")
+        self._texts: dict[str, str] | None = None
+
+    def text(self) -> str | dict[str, str]:
+        """The candidate as text (GEPA's `candidate`): one string, or name -> text."""
+        if self._texts is None:
+            self._texts = {}
+            for name, path in self.files.items():
+                with open(path, encoding="utf-8") as handle:
+                    self._texts[name] = handle.read()
+        texts = dict(self._texts)
+        return next(iter(texts.values())) if len(texts) == 1 else texts
+
+    def value(self, name: str, example: Any) -> Any:
+        if name in PATH_PARAMETERS:
+            return self.primary
+        if name in DIR_PARAMETERS:
+            return self.directory
+        if name == "candidate":
+            return self.text()
+        if name == "files":
+            return dict(self.files)
+        if name == "instances":
+            return self.instances
+        return example  # "example"
+
+
+class StageFailure(Exception):
+    """Carries the name of the stage (None for `evaluate`) an exception came from."""
+
+    def __init__(self, stage: str | None, error: BaseException) -> None:
+        super().__init__(stage)
+        self.stage = stage
+        self.error = error
+
+
+def read_nonce() -> str:
+    """Wait for the parent's go signal, then give the candidate an empty stdin."""
+    line = sys.stdin.buffer.readline().strip().decode("ascii", "replace")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return line
+
+
+def apply_limits(limits: dict[str, Any]) -> None:
+    """Set the rlimits named in the spec; each stays at or under the inherited hard limit."""
+    import resource
+
+    def cap(which: int, soft: int, hard: int | None = None) -> None:
+        hard = soft if hard is None else hard
+        inherited = resource.getrlimit(which)[1]
+        if inherited != resource.RLIM_INFINITY:
+            soft, hard = min(soft, inherited), min(hard, inherited)
+        # A limit we cannot set is still enforced from outside (deadline, cgroup).
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(which, (soft, hard))
+
+    if limits.get("memory_mb"):
+        cap(resource.RLIMIT_AS, int(limits["memory_mb"]) << 20)
+    if limits.get("cpu_s"):
+        cpu = int(limits["cpu_s"])
+        cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU at the soft limit, SIGKILL a second later
+    if limits.get("max_file_mb"):
+        cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
+    if limits.get("max_processes"):
+        # RLIMIT_NPROC counts every task of this user, so the limit is relative to what
+        # runs now. /proc/loadavg's "running/total" counts tasks (threads) like the kernel.
+        try:
+            with open("/proc/loadavg") as handle:
+                existing = int(handle.read().split()[3].split("/")[1])
+        except (OSError, ValueError, IndexError):
+            existing = 0
+        cap(resource.RLIMIT_NPROC, existing + int(limits["max_processes"]))
+    cap(resource.RLIMIT_CORE, 0)
+
+
+def install_openevolve_shim() -> None:
+    """Let OpenEvolve evaluators `from openevolve.evaluation_result import ...` unchanged."""
+    try:
+        if importlib.util.find_spec("openevolve") is not None:
+            return
+    except (ImportError, ValueError):
+        pass
+    import types
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class OpenEvolveResult:
+        """Stand-in for `openevolve.evaluation_result.EvaluationResult`."""
+
+        metrics: dict[str, Any] = field(default_factory=dict)
+        artifacts: dict[str, Any] = field(default_factory=dict)
+
+    OpenEvolveResult.__name__ = OpenEvolveResult.__qualname__ = "EvaluationResult"
+    OpenEvolveResult.__module__ = "openevolve.evaluation_result"
+    package = types.ModuleType("openevolve", "Shim installed by the evoforge harness.")
+    package.__path__ = []
+    submodule = types.ModuleType("openevolve.evaluation_result")
+    submodule.EvaluationResult = OpenEvolveResult  # type: ignore[attr-defined]
+    package.evaluation_result = submodule  # type: ignore[attr-defined]
+    package.EvaluationResult = OpenEvolveResult  # type: ignore[attr-defined]
+    sys.modules["openevolve"] = package
+    sys.modules["openevolve.evaluation_result"] = submodule
+
+
+_file_modules: dict[str, Any] = {}
+
+
+def _load_file(path: str) -> Any:
+    """Import a file by path, once, under a name no candidate module can collide with."""
+    if path in _file_modules:
+        return _file_modules[path]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"evaluator file {path} does not exist")
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # so the evaluator's sibling modules import
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = f"_evoforge_evaluator_{len(_file_modules)}_{stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    _file_modules[path] = module
+    return module
+
+
+def resolve(reference: str) -> Any:
+    """`package.module:function` or `/path/file.py:function` -> the callable."""
+    target, _, attribute = reference.rpartition(":")
+    if not target or not attribute:
+        raise ValueError(
+            f"{reference!r} must look like 'package.module:function' or '/path/file.py:function'"
+        )
+    if target.endswith(".py") or os.sep in target:
+        module = _load_file(os.path.abspath(target))
+    else:
+        module = importlib.import_module(target)
+    obj = module
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise AttributeError(f"{target} has no attribute {part!r} (from {reference!r})")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{reference} is a {type(obj).__name__}, not a function")
+    return obj
+
+
+def call(function: Any, candidate: Candidate, example: Any = None) -> Any:
+    """Call an evaluator with the arguments its parameter names ask for."""
+    signature = inspect.signature(function)
+    params = [
+        p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if not params or (
+        len(params) == 1
+        and params[0].name not in KNOWN_PARAMETERS
+        and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD)
+    ):
+        # `evaluate(p)` or `evaluate(*args)`: the OpenEvolve convention, the program path.
+        return function(candidate.primary)
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for param in params:
+        if param.name in KNOWN_PARAMETERS:
+            value = candidate.value(param.name, example)
+        elif param.default is not param.empty:
+            continue
+        else:
+            raise TypeError(
+                f"{getattr(function, '__qualname__', function)}() asks for {param.name!r}, "
+                f"which evoforge cannot fill; name it one of {sorted(KNOWN_PARAMETERS)}"
+            )
+        if param.kind is param.POSITIONAL_ONLY:
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    return function(*args, **kwargs)
+
+
+def aggregate(results: list[EvaluationResult]) -> EvaluationResult:
+    """GEPA style: one result per instance -> the mean, with per-instance scores kept."""
+    for index, result in enumerate(results):
+        if not result.valid:
+            return EvaluationResult(valid=False, reason=f"instance {index}: {result.reason}")
+    if not results:
+        return EvaluationResult(valid=False, reason="the task has no instances to evaluate")
+    scores = [float(result.score or 0.0) for result in results]
+    sums: dict[str, list[float]] = {}
+    for result in results:
+        for key, value in result.metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                sums.setdefault(key, []).append(float(value))
+    return EvaluationResult(
+        score=sum(scores) / len(scores),
+        metrics={key: sum(values) / len(values) for key, values in sums.items()},
+        feedback="\n".join(
+            f"[instance {index}] {result.feedback}"
+            for index, result in enumerate(results)
+            if result.feedback
+        ),
+        instance_scores={str(index): score for index, score in enumerate(scores)},
+        artifacts={k: v for result in results for k, v in result.artifacts.items()},
+    )
+
+
+def evaluate_with(reference: str, candidate: Candidate, metric: str) -> EvaluationResult:
+    function = resolve(reference)
+    if "example" in inspect.signature(function).parameters:
+        if candidate.instances is None:
+            raise ValueError(f"{reference} takes `example`, but the task declares no instances")
+        result = aggregate(
+            [normalize(call(function, candidate, item), metric) for item in candidate.instances]
+        )
+    else:
+        result = normalize(call(function, candidate), metric)
+    if result.instance_scores is not None:
+        result.instance_scores = {str(k): float(v) for k, v in result.instance_scores.items()}
+    return result
+
+
+def run_cascade(spec: dict[str, Any], candidate: Candidate) -> dict[str, Any]:
+    """Run the stages in order, then `evaluate` if every stage passed."""
+    metric = spec.get("metric", "score")
+    metrics: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    feedback: list[str] = []
+    steps = [(s["name"], s["function"], s.get("threshold")) for s in spec.get("stages", [])]
+    steps.append((None, spec["evaluate"], None))
+    for name, reference, threshold in steps:
+        try:
+            result = evaluate_with(reference, candidate, metric)
+        except BaseException as error:  # SystemExit from a candidate is a failure too
+            raise StageFailure(name, error) from error
+        metrics.update(result.metrics)
+        artifacts.update(result.artifacts)
+        if result.feedback:
+            feedback.append(result.feedback)
+        payload: dict[str, Any] = {
+            "status": "ok",
+            "score": result.score,
+            "metrics": metrics,
+            "instance_scores": result.instance_scores,
+            "feedback": "\n".join(feedback),
+            "artifacts": artifacts,
+            "reason": "",
+            "stage": name,
+        }
+        if not result.valid:
+            payload.update(status="invalid", reason=result.reason)
+            return payload
+        if threshold is not None and result.score is not None and result.score < threshold:
+            payload["reason"] = (
+                f"stopped at stage {name!r}: score {result.score:g} is below its "
+                f"threshold {threshold:g}"
+            )
+            return payload
+        if name is None:
+            return payload
+    raise AssertionError("unreachable: the last step is `evaluate`")
+
+
+def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str, Any]:
+    """The payload for an evaluator that raised: the last line as reason, the tail as feedback."""
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    where = f"stage {stage!r}" if stage else "evaluate"
+    if isinstance(error, SystemExit):
+        reason = f"{where} called sys.exit({error.code!r})"
+    elif isinstance(error, MemoryError):
+        reason = f"{where} raised MemoryError: out of memory (the limit is {memory_mb} MB)"
+    else:
+        reason = f"{where} raised {traceback.format_exception_only(error)[-1].strip()}"
+    return {
+        "status": "failed",
+        "score": None,
+        "metrics": {},
+        "instance_scores": None,
+        "feedback": text[-TRACEBACK_CHARS:],
+        "artifacts": {},
+        "reason": reason[:1000],
+        "stage": stage,
+    }
+
+
+def write_result(path: str, payload: dict[str, Any]) -> None:
+    """Write atomically: the parent reads either nothing or the whole file."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, default=str)
+    except (OSError, TypeError, ValueError) as error:  # e.g. RLIMIT_FSIZE on huge artifacts
+        why = getattr(error, "strerror", None) or str(error)
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    "status": "invalid",
+                    "reason": f"the result could not be written ({why}); "
+                    "are its artifacts larger than the file size limit?",
+                    "nonce": payload["nonce"],
+                },
+                handle,
+            )
+    os.replace(temporary, path)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -I harness.py SPEC.json", file=sys.stderr)
+        return 2
+    nonce = read_nonce()
+    if not nonce:
+        return 2  # the parent gave up before saying go
+    # Line by line, so a candidate killed at the deadline still shows its last prints.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    with open(argv[1], encoding="utf-8") as handle:
+        spec = json.load(handle)
+    apply_limits(spec.get("limits", {}))
+    sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
+    install_openevolve_shim()
+    try:
+        payload = run_cascade(spec, Candidate(spec))
+    except StageFailure as stopped:
+        payload = failure(stopped.stage, stopped.error, spec.get("limits", {}).get("memory_mb"))
+    payload["nonce"] = nonce
+    write_result(spec["result_path"], payload)
+    return 0
+
+
+if __name__ == "__main__":
+    # Script mode puts this folder first on sys.path unless -I/-P; keep the sandbox
+    # modules from shadowing a candidate's `output` or `process` module.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    code = main(sys.argv)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a candidate may have closed or replaced it
+            stream.flush()
+    # Skip interpreter shutdown: a thread the candidate left running must not keep
+    # the process (and the evaluation slot) alive until the deadline.
+    os._exit(code)

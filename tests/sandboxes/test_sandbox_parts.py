@@ -1,0 +1,59 @@
+"""The sandbox's building blocks, without starting processes."""
+
+from __future__ import annotations
+
+from evoforge.sandboxes.environment import child_environment, is_secret_name
+from evoforge.sandboxes.output import CappedStream
+from evoforge.task import Resources
+
+
+def test_small_output_is_kept_whole() -> None:
+    stream = CappedStream(cap=16)
+    stream.feed(b"hello ")
+    stream.feed(b"world")
+    assert stream.text() == "hello world"
+
+
+def test_long_output_keeps_its_start_and_end_with_a_marker() -> None:
+    stream = CappedStream(cap=8)
+    stream.feed(b"START---")
+    for _ in range(1000):
+        stream.feed(b"middle")
+    stream.feed(b"---END")
+    text = stream.text()
+    assert text.startswith("START---\n[... ")
+    assert text.endswith(" ...]\nle---END")
+    assert "[... 5998 bytes elided ...]" in text  # 8 + 6000 + 6 bytes fed, 8 + 8 kept
+    assert len(stream.tail) <= 16
+
+
+def test_credentials_never_reach_the_candidate_even_from_the_task_env() -> None:
+    parent = {"PATH": "/usr/bin", "LC_ALL": "C.UTF-8", "OPENAI_API_KEY": "sk-1", "USER": "me"}
+    env = child_environment(
+        "/tmp/work",
+        Resources(cpus=2),
+        {"HF_TOKEN": "hf-1", "DB_PASSWORD": "pw", "AWS_REGION": "x", "TOKENIZERS_PARALLELISM": "0"},
+        gpu_slot=None,
+        parent=parent,
+    )
+    assert env["PATH"] == "/usr/bin" and env["LC_ALL"] == "C.UTF-8"
+    assert env["HOME"] == env["TMPDIR"] == "/tmp/work"
+    assert env["OMP_NUM_THREADS"] == "2"
+    assert env["CUDA_VISIBLE_DEVICES"] == ""
+    assert env["TOKENIZERS_PARALLELISM"] == "0"
+    for name in ("OPENAI_API_KEY", "USER", "HF_TOKEN", "DB_PASSWORD", "AWS_REGION"):
+        assert name not in env
+
+
+def test_gpu_slot_is_the_only_visible_device() -> None:
+    env = child_environment(
+        "/w", Resources(gpus=1), {"CUDA_VISIBLE_DEVICES": "0,1"}, gpu_slot=3, parent={}
+    )
+    assert env["CUDA_VISIBLE_DEVICES"] == "3"
+
+
+def test_secret_patterns_cover_the_usual_names() -> None:
+    for name in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN", "CLIENT_SECRET", "PGPASSWORD", "AWS_X"):
+        assert is_secret_name(name), name
+    for name in ("PATH", "LANG", "OMP_NUM_THREADS", "TOKENIZERS_PARALLELISM", "HF_HOME"):
+        assert not is_secret_name(name), name

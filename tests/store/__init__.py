@@ -1,0 +1,1 @@
+"""Store tests: a package, so this folder's conftest never shadows tests/conftest.py."""
