@@ -1,6 +1,6 @@
 """The in-sandbox harness: run one candidate's evaluation and write its result file.
 
-Run as ``python -I harness.py SPEC.json`` by a sandbox, never imported by the platform.
+Run as ``python -I harness.py SPEC`` by a sandbox, never imported by the platform.
 It starts once per evaluation, so it imports only the standard library and
 `evoforge.result` (no pydantic): every millisecond here is paid by every candidate.
 
@@ -24,16 +24,19 @@ parent enforces from outside (see docs/sandboxes.md).
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import importlib.util
-import inspect
-import json
+import marshal
 import os
 import sys
-from typing import Any
+from importlib.machinery import ModuleSpec, SourceFileLoader
 
-from evoforge.result import EvaluationResult, normalize
+# The harness starts once per evaluation: `typing`, `contextlib`, `inspect`,
+# `dataclasses` and `importlib.util` each cost milliseconds to import on every one.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from evoforge.result import EvaluationResult
 
 PATH_PARAMETERS = frozenset({"program_path", "path", "program", "program_file"})
 DIR_PARAMETERS = frozenset({"artifact_dir", "workdir"})
@@ -84,6 +87,87 @@ class StageFailure(Exception):
         self.error = error
 
 
+def file_spec(name: str, path: str, package_folder: str | None = None) -> ModuleSpec:
+    """What `importlib.util.spec_from_file_location` returns, without importing it."""
+    spec = ModuleSpec(
+        name, SourceFileLoader(name, path), origin=path, is_package=bool(package_folder)
+    )
+    spec.has_location = True
+    if package_folder:
+        spec.submodule_search_locations = [package_folder]
+    return spec
+
+
+def new_module(spec: ModuleSpec) -> Any:
+    """`importlib.util.module_from_spec` for source files, again without the import."""
+    module = type(sys)(spec.name)
+    module.__spec__ = spec
+    module.__loader__ = spec.loader
+    module.__file__ = spec.origin
+    if spec.submodule_search_locations is not None:
+        module.__path__ = spec.submodule_search_locations
+    return module
+
+
+class _PackageFinder:
+    """Finds evoforge's top-level packages where the probe saw them (see sandboxes/boot.py)."""
+
+    def __init__(self, packages: dict[str, str]) -> None:
+        self.packages = packages
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        folder = self.packages.get(fullname)
+        if folder is None:
+            return None
+        return file_spec(fullname, os.path.join(folder, "__init__.py"), package_folder=folder)
+
+
+def boot(description: dict[str, Any] | None) -> None:
+    """Under `-S`, restore the import setup `site` would have built (measured once)."""
+    if not description:
+        return
+    sys.path[:] = [p for p in description["sys_path"] if p]
+    sys.meta_path.insert(0, _PackageFinder(description["packages"]))
+    import builtins
+
+    def _exit(code: Any = None) -> None:
+        raise SystemExit(code)
+
+    # `site` normally provides these; candidates written for a REPL call them.
+    builtins.exit = builtins.quit = _exit  # type: ignore[assignment]
+
+
+def parameters(function: Any) -> list[tuple[str, bool, bool]]:
+    """(name, positional-only, has a default) per named parameter of `function`.
+
+    Reads the code object of plain functions and methods directly, because `inspect`
+    costs several milliseconds to import in every evaluation; other callables
+    (classes, partials, builtins) go through `inspect`.
+    """
+    target = getattr(function, "__func__", function)
+    code = getattr(target, "__code__", None)
+    if code is None or not hasattr(target, "__defaults__"):
+        import inspect
+
+        result = []
+        for p in inspect.signature(function).parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            result.append((p.name, p.kind is p.POSITIONAL_ONLY, p.default is not p.empty))
+        return result
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    defaults = len(target.__defaults__ or ())
+    kwdefaults = target.__kwdefaults__ or {}
+    result = []
+    for index, name in enumerate(names):
+        positional = index < code.co_argcount
+        has_default = index >= code.co_argcount - defaults if positional else name in kwdefaults
+        result.append((name, index < code.co_posonlyargcount, has_default))
+    if function is not target:  # a bound method: `self` is already given
+        result = result[1:]
+    return result
+
+
 def read_nonce() -> str:
     """Wait for the parent's go signal, then give the candidate an empty stdin."""
     line = sys.stdin.buffer.readline().strip().decode("ascii", "replace")
@@ -103,8 +187,10 @@ def apply_limits(limits: dict[str, Any]) -> None:
         if inherited != resource.RLIM_INFINITY:
             soft, hard = min(soft, inherited), min(hard, inherited)
         # A limit we cannot set is still enforced from outside (deadline, cgroup).
-        with contextlib.suppress(ValueError, OSError):
+        try:
             resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):
+            pass
 
     if limits.get("memory_mb"):
         cap(resource.RLIMIT_AS, int(limits["memory_mb"]) << 20)
@@ -125,33 +211,50 @@ def apply_limits(limits: dict[str, Any]) -> None:
     cap(resource.RLIMIT_CORE, 0)
 
 
+class OpenEvolveResult:
+    """Stand-in for `openevolve.evaluation_result.EvaluationResult` (metrics + artifacts)."""
+
+    __module__ = "openevolve.evaluation_result"
+
+    def __init__(
+        self, metrics: dict[str, Any] | None = None, artifacts: dict[str, Any] | None = None
+    ) -> None:
+        self.metrics = dict(metrics or {})
+        self.artifacts = dict(artifacts or {})
+
+    def __repr__(self) -> str:
+        return f"EvaluationResult(metrics={self.metrics!r}, artifacts={self.artifacts!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OpenEvolveResult) and (self.metrics, self.artifacts) == (
+            other.metrics,
+            other.artifacts,
+        )
+
+
+OpenEvolveResult.__name__ = OpenEvolveResult.__qualname__ = "EvaluationResult"
+
+
+class _OpenEvolveShimFinder:
+    """Last on `sys.meta_path`: answers `import openevolve` only when it is not installed."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in ("openevolve", "openevolve.evaluation_result"):
+            return None
+        return ModuleSpec(fullname, self, is_package=fullname == "openevolve")
+
+    def create_module(self, spec: Any) -> Any:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        module.EvaluationResult = OpenEvolveResult
+        if module.__name__ == "openevolve":
+            module.__path__ = []
+
+
 def install_openevolve_shim() -> None:
     """Let OpenEvolve evaluators `from openevolve.evaluation_result import ...` unchanged."""
-    try:
-        if importlib.util.find_spec("openevolve") is not None:
-            return
-    except (ImportError, ValueError):
-        pass
-    import types
-    from dataclasses import dataclass, field
-
-    @dataclass
-    class OpenEvolveResult:
-        """Stand-in for `openevolve.evaluation_result.EvaluationResult`."""
-
-        metrics: dict[str, Any] = field(default_factory=dict)
-        artifacts: dict[str, Any] = field(default_factory=dict)
-
-    OpenEvolveResult.__name__ = OpenEvolveResult.__qualname__ = "EvaluationResult"
-    OpenEvolveResult.__module__ = "openevolve.evaluation_result"
-    package = types.ModuleType("openevolve", "Shim installed by the evoforge harness.")
-    package.__path__ = []
-    submodule = types.ModuleType("openevolve.evaluation_result")
-    submodule.EvaluationResult = OpenEvolveResult  # type: ignore[attr-defined]
-    package.evaluation_result = submodule  # type: ignore[attr-defined]
-    package.EvaluationResult = OpenEvolveResult  # type: ignore[attr-defined]
-    sys.modules["openevolve"] = package
-    sys.modules["openevolve.evaluation_result"] = submodule
+    sys.meta_path.append(_OpenEvolveShimFinder())
 
 
 _file_modules: dict[str, Any] = {}
@@ -168,12 +271,9 @@ def _load_file(path: str) -> Any:
         sys.path.insert(0, folder)  # so the evaluator's sibling modules import
     stem = os.path.splitext(os.path.basename(path))[0]
     name = f"_evoforge_evaluator_{len(_file_modules)}_{stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(spec)
+    module = new_module(file_spec(name, path))
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module.__loader__.exec_module(module)
     _file_modules[path] = module
     return module
 
@@ -201,33 +301,26 @@ def resolve(reference: str) -> Any:
 
 def call(function: Any, candidate: Candidate, example: Any = None) -> Any:
     """Call an evaluator with the arguments its parameter names ask for."""
-    signature = inspect.signature(function)
-    params = [
-        p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    if not params or (
-        len(params) == 1
-        and params[0].name not in KNOWN_PARAMETERS
-        and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD)
-    ):
+    params = parameters(function)
+    if not params or (len(params) == 1 and params[0][0] not in KNOWN_PARAMETERS):
         # `evaluate(p)` or `evaluate(*args)`: the OpenEvolve convention, the program path.
         return function(candidate.primary)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    for param in params:
-        if param.name in KNOWN_PARAMETERS:
-            value = candidate.value(param.name, example)
-        elif param.default is not param.empty:
+    for name, positional_only, has_default in params:
+        if name in KNOWN_PARAMETERS:
+            value = candidate.value(name, example)
+        elif has_default:
             continue
         else:
             raise TypeError(
-                f"{getattr(function, '__qualname__', function)}() asks for {param.name!r}, "
+                f"{getattr(function, '__qualname__', function)}() asks for {name!r}, "
                 f"which evoforge cannot fill; name it one of {sorted(KNOWN_PARAMETERS)}"
             )
-        if param.kind is param.POSITIONAL_ONLY:
+        if positional_only:
             args.append(value)
         else:
-            kwargs[param.name] = value
+            kwargs[name] = value
     return function(*args, **kwargs)
 
 
@@ -259,7 +352,7 @@ def aggregate(results: list[EvaluationResult]) -> EvaluationResult:
 
 def evaluate_with(reference: str, candidate: Candidate, metric: str) -> EvaluationResult:
     function = resolve(reference)
-    if "example" in inspect.signature(function).parameters:
+    if any(name == "example" for name, _, _ in parameters(function)):
         if candidate.instances is None:
             raise ValueError(f"{reference} takes `example`, but the task declares no instances")
         result = aggregate(
@@ -337,38 +430,79 @@ def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str
     }
 
 
+try:  # the C string encoder `json` itself uses, without `json`'s ~10 ms of imports
+    from _json import encode_basestring_ascii as _json_string
+except ImportError:  # pragma: no cover - every CPython has it
+    from json import dumps as _json_string
+
+
+def plain(value: Any) -> Any:
+    """Reduce a value to JSON's types (non-finite floats become text)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value - value == 0 else repr(value)
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a `plain` value; the parent reads it with `json.loads`."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(map(to_json, value)) + "]"
+    return "{" + ",".join(f"{_json_string(k)}:{to_json(v)}" for k, v in value.items()) + "}"
+
+
 def write_result(path: str, payload: dict[str, Any]) -> None:
     """Write atomically: the parent reads either nothing or the whole file."""
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, default=str)
-    except (OSError, TypeError, ValueError) as error:  # e.g. RLIMIT_FSIZE on huge artifacts
+            handle.write(to_json(plain(payload)))
+    except (OSError, TypeError, ValueError, RecursionError) as error:  # e.g. RLIMIT_FSIZE
         why = getattr(error, "strerror", None) or str(error)
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(
-                {
-                    "status": "invalid",
-                    "reason": f"the result could not be written ({why}); "
-                    "are its artifacts larger than the file size limit?",
-                    "nonce": payload["nonce"],
-                },
-                handle,
+            handle.write(
+                to_json(
+                    {
+                        "status": "invalid",
+                        "reason": f"the result could not be written ({why}); "
+                        "are its artifacts larger than the file size limit?",
+                        "nonce": payload["nonce"],
+                    }
+                )
             )
     os.replace(temporary, path)
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -I harness.py SPEC.json", file=sys.stderr)
+        print("usage: python -I harness.py SPEC", file=sys.stderr)
         return 2
     nonce = read_nonce()
     if not nonce:
         return 2  # the parent gave up before saying go
     # Line by line, so a candidate killed at the deadline still shows its last prints.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    with open(argv[1], encoding="utf-8") as handle:
-        spec = json.load(handle)
+    with open(argv[1], "rb") as handle:
+        spec = marshal.load(handle)  # written by the parent: trusted, and no json import
+    boot(spec.get("boot"))
+    global EvaluationResult, normalize
+    from evoforge.result import EvaluationResult, normalize
+
     apply_limits(spec.get("limits", {}))
     sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
     install_openevolve_shim()
@@ -388,8 +522,10 @@ if __name__ == "__main__":
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     code = main(sys.argv)
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a candidate may have closed or replaced it
+        try:
             stream.flush()
+        except Exception:  # a candidate may have closed or replaced it
+            pass
     # Skip interpreter shutdown: a thread the candidate left running must not keep
     # the process (and the evaluation slot) alive until the deadline.
     os._exit(code)

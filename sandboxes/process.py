@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import marshal
 import math
 import os
 import secrets
@@ -52,6 +53,7 @@ from evoforge.hookspecs import hookimpl
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.protocols import SandboxUnavailable
 from evoforge.sandboxes import supervision
+from evoforge.sandboxes.boot import compiled_harness, interpreter_boot
 from evoforge.sandboxes.cgroups import PidsCgroup, pids_cgroup_base
 from evoforge.sandboxes.environment import child_environment
 from evoforge.sandboxes.output import CappedStream
@@ -159,6 +161,7 @@ class ProcessSandbox:
             "max_file_mb": resources.max_file_mb,
             "max_processes": resources.max_processes,
         }
+        boot = interpreter_boot(self.python)
         spec = {
             "primary": files[job.primary],
             "candidate_dir": str(candidate_dir),
@@ -170,12 +173,15 @@ class ProcessSandbox:
             "python_path": [str(Path(p).absolute()) for p in job.python_path],
             "limits": limits,
             "result_path": str(workdir / "result.json"),
+            "boot": boot,
         }
-        spec_path = workdir / "spec.json"
-        spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
+        spec_path = workdir / "spec.marshal"
+        spec_path.write_bytes(encode_spec(spec))
         env = child_environment(str(workdir), resources, job.env, job.gpu_slot)
         prefix = [] if self.allow_network else (network_isolation_prefix() or [])
-        command = [*prefix, self.python, "-I", str(HARNESS), str(spec_path)]
+        flags = ["-I", "-S"] if boot else ["-I"]
+        harness = compiled_harness(self.python) or str(HARNESS)
+        command = [*prefix, self.python, *flags, harness, str(spec_path)]
         nonce = secrets.token_hex(16)
 
         cgroup = PidsCgroup.create(resources.max_processes)
@@ -273,6 +279,14 @@ def write_candidate(directory: Path, files: dict[str, str]) -> dict[str, str] | 
     return paths
 
 
+def encode_spec(spec: dict[str, Any]) -> bytes:
+    """marshal, which the harness reads without importing anything; JSON-safe fallback."""
+    try:
+        return marshal.dumps(spec)
+    except ValueError:  # e.g. instances holding objects marshal does not know
+        return marshal.dumps(json.loads(json.dumps(spec, default=str)))
+
+
 def read_result(path: Path, nonce: str) -> tuple[dict[str, Any] | None, str]:
     """The harness's result with the nonce checked, or (None, what was wrong with it)."""
     try:
@@ -287,7 +301,7 @@ def read_result(path: Path, nonce: str) -> tuple[dict[str, Any] | None, str]:
         data = handle.read(RESULT_LIMIT + 1)
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "the result file is not valid JSON"
     if not isinstance(payload, dict):
         return None, "the result file is not a JSON object"

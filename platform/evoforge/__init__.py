@@ -6,11 +6,14 @@ the package in every evaluation, so heavy dependencies load only where used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not `typing`: importing it costs every sandbox process milliseconds (see harness.py).
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from evoforge.api import RunOutcome, run_task
 
 __all__ = ["RunOutcome", "__version__", "run_task"]

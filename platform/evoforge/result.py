@@ -15,21 +15,47 @@ Accepted return values, so users can bring evaluators written for other tools:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` is slow to import, and this module loads per evaluation
+if TYPE_CHECKING:
+    from typing import Any
+
+_FIELDS = ("score", "metrics", "feedback", "instance_scores", "artifacts", "valid", "reason")
 
 
-@dataclass
 class EvaluationResult:
-    """The native result; every field but `score` is optional."""
+    """The native result; every field but `score` is optional.
 
-    score: float | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    feedback: str = ""
-    instance_scores: dict[str, float] | None = None
-    artifacts: dict[str, Any] = field(default_factory=dict)
-    valid: bool = True
-    reason: str = ""
+    A plain class rather than a dataclass: this module loads in every sandbox process,
+    and `dataclasses` alone costs milliseconds per evaluation to import.
+    """
+
+    def __init__(
+        self,
+        score: float | None = None,
+        metrics: dict[str, Any] | None = None,
+        feedback: str = "",
+        instance_scores: dict[str, float] | None = None,
+        artifacts: dict[str, Any] | None = None,
+        valid: bool = True,
+        reason: str = "",
+    ) -> None:
+        self.score = score
+        self.metrics = dict(metrics or {})
+        self.feedback = feedback
+        self.instance_scores = instance_scores
+        self.artifacts = dict(artifacts or {})
+        self.valid = valid
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"EvaluationResult({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EvaluationResult) and all(
+            getattr(self, name) == getattr(other, name) for name in _FIELDS
+        )
 
 
 class ResultShapeError(ValueError):

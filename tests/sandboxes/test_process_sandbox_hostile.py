@@ -139,15 +139,15 @@ def test_printed_result_line_is_not_taken_as_the_score(sandbox, make_job: MakeJo
 def test_forged_result_file_is_rejected(sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
-        import json, os, sys
+        import marshal, os, sys
 
         def evaluate(program_path):
             forged = {"status": "ok", "score": 1e9, "nonce": "guess"}
-            with open(sys.argv[1]) as handle:
-                target = json.load(handle)["result_path"]
+            with open(sys.argv[1], "rb") as handle:
+                target = marshal.load(handle)["result_path"]
             for path in (target, os.path.join(os.getcwd(), "result.json")):
                 with open(path, "w") as handle:
-                    json.dump(forged, handle)
+                    handle.write(str(forged).replace("'", '"'))
             os._exit(0)
         """
     )

@@ -13,7 +13,7 @@ import difflib
 import logging
 import random
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evoforge.config import RunConfig
@@ -24,7 +24,7 @@ from evoforge.proposals import CandidateView, Proposal, ProposalRejected, Propos
 from evoforge.protocols import Selection
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
-from evoforge.task import Task, content_hash
+from evoforge.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Orchestrator:
         self.proposal_counter = 0
         self.stopping: str | None = None
         self.strategy: Any = None
+        self.failures: deque[CandidateView] = deque(maxlen=3)
 
     # -- building the run's parts -------------------------------------------------
     def _build_parts(self, seed_view: CandidateView) -> None:
@@ -116,6 +117,7 @@ class Orchestrator:
         self._build_parts(seed_view)
         self._replay()
         self.queue.extend(self.repo.pending_candidates(self.run_id))
+        self.failures.extend(self.repo.recent_failures(self.run_id, limit=3))
         self.proposal_counter = self.repo.count_candidates(self.run_id)
         evaluations: dict[asyncio.Task[EvaluationOutcome], CandidateView] = {}
         proposals: dict[asyncio.Task[Proposal], _Pending] = {}
@@ -178,7 +180,6 @@ class Orchestrator:
         if seed.status == "pending":
             outcome = await self._evaluate(seed)
             seed = self._on_evaluated(seed, outcome)
-            self.repo.set_seed_score(self.run_id, seed.score if seed.status == "ok" else None)
         return seed
 
     def _replay(self) -> None:
@@ -204,8 +205,7 @@ class Orchestrator:
     def _start_proposal(self) -> _Pending:
         seq = self.proposal_counter
         self.proposal_counter += 1
-        failures = self.repo.recent_failures(self.run_id, limit=3)
-        return _Pending(self.strategy.select(self._rng(seq)), seq, failures)
+        return _Pending(self.strategy.select(self._rng(seq)), seq, list(self.failures))
 
     async def _propose(self, pending: _Pending) -> Proposal:
         selection = pending.selection
@@ -231,25 +231,21 @@ class Orchestrator:
             self._fruitless(f"proposal rejected: {error.reason}")
             return
         proposal = finished.result()
-        view = None
-        if not self.repo.has_hash(self.run_id, content_hash(proposal.files)):
-            view = self.repo.add_candidate(
-                self.run_id,
-                files=proposal.files,
-                parent_id=parent.id,
-                inspirations=[c.id for c in pending.selection.inspirations],
-                crossover_parents=(
-                    [pending.selection.crossover_with.id]
-                    if pending.selection.crossover_with
-                    else []
-                ),
-                generation=parent.generation + 1,
-                island=pending.selection.island,
-                proposer=self.config.proposer,
-                kind=proposal.kind,
-                note=proposal.note,
-                diff=unified_diff(parent.files, proposal.files),
-            )
+        view = self.repo.add_candidate(
+            self.run_id,
+            files=proposal.files,
+            parent_id=parent.id,
+            inspirations=[c.id for c in pending.selection.inspirations],
+            crossover_parents=(
+                [pending.selection.crossover_with.id] if pending.selection.crossover_with else []
+            ),
+            generation=parent.generation + 1,
+            island=pending.selection.island,
+            proposer=self.config.proposer,
+            kind=proposal.kind,
+            note=proposal.note,
+            diff=unified_diff(parent.files, proposal.files),
+        )
         if proposal.calls:
             self.repo.add_proposer_calls(
                 self.run_id, view.id if view else None, self.config.proposer, proposal.calls
@@ -277,7 +273,17 @@ class Orchestrator:
 
     def _on_evaluated(self, view: CandidateView, outcome: EvaluationOutcome) -> CandidateView:
         self.repo.record_evaluation(view.id, outcome)
-        evaluated = self.repo.candidate_view(view.id)
+        ok = outcome.status == "ok" and outcome.score is not None
+        evaluated = replace(
+            view,
+            status=outcome.status,
+            score=outcome.score,
+            fitness=self.task.fitness(outcome.score) if ok else float("-inf"),
+            metrics=outcome.metrics,
+            feedback=outcome.feedback,
+        )
+        if outcome.status != "ok":
+            self.failures.appendleft(evaluated)
         if self.strategy is not None:
             self.strategy.admit(evaluated)
         improved = self._count(evaluated)
@@ -285,7 +291,6 @@ class Orchestrator:
             "evoforge_candidate_evaluated", run_id=self.run_id, candidate=evaluated, outcome=outcome
         )
         if improved:
-            self.repo.update_best(self.run_id, evaluated.id, evaluated.score)
             self._emit(
                 "evoforge_new_best", run_id=self.run_id, candidate=evaluated, outcome=outcome
             )
