@@ -1,6 +1,6 @@
 """The in-sandbox harness: run one candidate's evaluation and write its result file.
 
-Run as ``python -I harness.py SPEC`` by a sandbox, never imported by the platform.
+Run as ``python -I -S harness.pyc SPEC`` by a sandbox, never imported by the platform.
 It starts once per evaluation, so it imports only the standard library and
 `evoforge.result` (no pydantic): every millisecond here is paid by every candidate.
 
@@ -177,86 +177,6 @@ def read_nonce() -> str:
     return line
 
 
-def apply_limits(limits: dict[str, Any]) -> None:
-    """Set the rlimits named in the spec; each stays at or under the inherited hard limit."""
-    import resource
-
-    def cap(which: int, soft: int, hard: int | None = None) -> None:
-        hard = soft if hard is None else hard
-        inherited = resource.getrlimit(which)[1]
-        if inherited != resource.RLIM_INFINITY:
-            soft, hard = min(soft, inherited), min(hard, inherited)
-        # A limit we cannot set is still enforced from outside (deadline, cgroup).
-        try:
-            resource.setrlimit(which, (soft, hard))
-        except (ValueError, OSError):
-            pass
-
-    if limits.get("memory_mb"):
-        cap(resource.RLIMIT_AS, int(limits["memory_mb"]) << 20)
-    if limits.get("cpu_s"):
-        cpu = int(limits["cpu_s"])
-        cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU at the soft limit, SIGKILL a second later
-    if limits.get("max_file_mb"):
-        cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
-    if limits.get("max_processes"):
-        # RLIMIT_NPROC counts every task of this user, so the limit is relative to what
-        # runs now. /proc/loadavg's "running/total" counts tasks (threads) like the kernel.
-        try:
-            with open("/proc/loadavg") as handle:
-                existing = int(handle.read().split()[3].split("/")[1])
-        except (OSError, ValueError, IndexError):
-            existing = 0
-        cap(resource.RLIMIT_NPROC, existing + int(limits["max_processes"]))
-    cap(resource.RLIMIT_CORE, 0)
-
-
-class OpenEvolveResult:
-    """Stand-in for `openevolve.evaluation_result.EvaluationResult` (metrics + artifacts)."""
-
-    __module__ = "openevolve.evaluation_result"
-
-    def __init__(
-        self, metrics: dict[str, Any] | None = None, artifacts: dict[str, Any] | None = None
-    ) -> None:
-        self.metrics = dict(metrics or {})
-        self.artifacts = dict(artifacts or {})
-
-    def __repr__(self) -> str:
-        return f"EvaluationResult(metrics={self.metrics!r}, artifacts={self.artifacts!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, OpenEvolveResult) and (self.metrics, self.artifacts) == (
-            other.metrics,
-            other.artifacts,
-        )
-
-
-OpenEvolveResult.__name__ = OpenEvolveResult.__qualname__ = "EvaluationResult"
-
-
-class _OpenEvolveShimFinder:
-    """Last on `sys.meta_path`: answers `import openevolve` only when it is not installed."""
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname not in ("openevolve", "openevolve.evaluation_result"):
-            return None
-        return ModuleSpec(fullname, self, is_package=fullname == "openevolve")
-
-    def create_module(self, spec: Any) -> Any:
-        return None
-
-    def exec_module(self, module: Any) -> None:
-        module.EvaluationResult = OpenEvolveResult
-        if module.__name__ == "openevolve":
-            module.__path__ = []
-
-
-def install_openevolve_shim() -> None:
-    """Let OpenEvolve evaluators `from openevolve.evaluation_result import ...` unchanged."""
-    sys.meta_path.append(_OpenEvolveShimFinder())
-
-
 _file_modules: dict[str, Any] = {}
 
 
@@ -430,64 +350,6 @@ def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str
     }
 
 
-try:  # the C string encoder `json` itself uses, without `json`'s ~10 ms of imports
-    from _json import encode_basestring_ascii as _json_string
-except ImportError:  # pragma: no cover - every CPython has it
-    from json import dumps as _json_string
-
-
-def plain(value: Any) -> Any:
-    """Reduce a value to JSON's types (non-finite floats become text)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value - value == 0 else repr(value)
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return str(value)
-
-
-def to_json(value: Any) -> str:
-    """JSON text of a `plain` value; the parent reads it with `json.loads`."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, list):
-        return "[" + ",".join(map(to_json, value)) + "]"
-    return "{" + ",".join(f"{_json_string(k)}:{to_json(v)}" for k, v in value.items()) + "}"
-
-
-def write_result(path: str, payload: dict[str, Any]) -> None:
-    """Write atomically: the parent reads either nothing or the whole file."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(to_json(plain(payload)))
-    except (OSError, TypeError, ValueError, RecursionError) as error:  # e.g. RLIMIT_FSIZE
-        why = getattr(error, "strerror", None) or str(error)
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(
-                to_json(
-                    {
-                        "status": "invalid",
-                        "reason": f"the result could not be written ({why}); "
-                        "are its artifacts larger than the file size limit?",
-                        "nonce": payload["nonce"],
-                    }
-                )
-            )
-    os.replace(temporary, path)
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -I harness.py SPEC", file=sys.stderr)
@@ -502,6 +364,9 @@ def main(argv: list[str]) -> int:
     boot(spec.get("boot"))
     global EvaluationResult, normalize
     from evoforge.result import EvaluationResult, normalize
+    from evoforge.sandboxes.openevolve_shim import install_openevolve_shim
+    from evoforge.sandboxes.result_file import write_result
+    from evoforge.sandboxes.rlimits import apply_limits
 
     apply_limits(spec.get("limits", {}))
     sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
