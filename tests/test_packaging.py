@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -26,10 +26,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(out),
             str(ROOT),
         ],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     return next(out.glob("evoforge-*.whl"))
 
 

@@ -165,10 +165,8 @@ def _execute(database: Any, run_id: str, total: int | None, direction: str, as_j
         _print_json(outcome.summary)
         return
     show_summary(console, outcome.summary)
-    console.print(
-        f"inspect: evoforge show {run_id}   export: evoforge export {run_id} --out best/",
-        highlight=False,
-    )
+    console.print(f"inspect: evoforge show {run_id}", highlight=False, soft_wrap=True)
+    console.print(f"export:  evoforge export {run_id} --out best/", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -183,6 +181,12 @@ def resume(
 
     database = _guard(lambda: open_database(db))
     run_row = _guard(lambda: Repository(database).get_run(run_id))
+    if run_row.status == "finished":
+        err_console.print(
+            f"run {run_id} already finished ({run_row.stop_reason}); nothing to resume"
+        )
+        show(run_id, db, as_json)
+        return
     total = (run_row.config_json.get("budget") or {}).get("max_evaluations")
     direction = run_row.task_json.get("direction", "maximize")
     _execute(database, run_id, total, direction, as_json)

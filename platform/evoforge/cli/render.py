@@ -16,8 +16,13 @@ def _score(value: float | None) -> str:
 
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="runs")
-    for column in ("run", "task", "status", "evaluations", "seed", "best", "started"):
-        table.add_column(column)
+    table.add_column("run", no_wrap=True, min_width=12)
+    table.add_column("task", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("evals", justify="right", no_wrap=True)
+    table.add_column("seed", justify="right", no_wrap=True)
+    table.add_column("best", justify="right", no_wrap=True)
+    table.add_column("started", no_wrap=True)
     for run in runs:
         table.add_row(
             run["run_id"],
@@ -26,7 +31,7 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
             str(run["evaluations"]["total"]),
             _score(run.get("seed_score")),
             _score(run.get("best_score")),
-            str(run.get("created_at", ""))[:19],
+            str(run.get("created_at", ""))[5:16].replace("T", " "),
         )
     return table
 
