@@ -23,3 +23,4 @@ test: lint
 
 bench: setup
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/strategies.py
