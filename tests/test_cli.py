@@ -79,3 +79,22 @@ def test_unreachable_database_url_names_the_db_option() -> None:
     result = run_cli("runs", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert result.returncode == 2
     assert "--db" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_config_file_sets_options_and_flags_override_it(tmp_path: Path, db_url: str) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('strategy = "greedy"\nevaluation_slots = 1\n[budget]\nmax_evaluations = 4\n')
+    summary = cli_json("run", "circle_packing", "--config", str(config), "--db", db_url)
+    assert summary["evaluations"]["total"] == 4
+    summary = cli_json(
+        "run", "circle_packing", "--config", str(config), "--max-evaluations", "3", "--db", db_url
+    )
+    assert summary["evaluations"]["total"] == 3
+
+
+def test_misspelled_config_option_is_a_clear_error(tmp_path: Path, db_url: str) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('stratgy = "greedy"\n')
+    result = run_cli("run", "circle_packing", "--config", str(config), "--db", db_url)
+    assert result.returncode == 2
+    assert "stratgy" in result.stderr and "Traceback" not in result.stderr

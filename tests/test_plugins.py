@@ -79,3 +79,54 @@ def test_platform_folder_never_shadows_the_standard_library() -> None:
 
     assert Path(platform.__file__).name == "platform.py"
     assert "evoforge" not in platform.__file__
+
+
+class RecordingTracker:
+    def __init__(self) -> None:
+        self.evaluated: list[str] = []
+        self.bests: list[float] = []
+        self.finished: list[dict] = []
+
+    @hookimpl
+    def evoforge_candidate_evaluated(self, run_id, candidate, outcome) -> None:
+        self.evaluated.append(outcome.status)
+
+    @hookimpl
+    def evoforge_new_best(self, run_id, candidate, outcome) -> None:
+        self.bests.append(outcome.score)
+
+    @hookimpl
+    def evoforge_run_finished(self, run_id, summary) -> None:
+        self.finished.append(summary)
+
+
+def test_tracker_plugins_receive_every_evaluation_each_new_best_and_the_end(db_url: str) -> None:
+    from evoforge.api import run_task
+
+    tracker = RecordingTracker()
+    register_plugin(tracker, name="tracker")
+    try:
+        outcome = run_task("circle_packing", db=db_url, max_evaluations=10, seed=1)
+    finally:
+        unregister_plugin(tracker)
+    assert len(tracker.evaluated) == 10
+    assert tracker.bests == sorted(tracker.bests) and tracker.bests[-1] == outcome.best_score
+    assert [s["run_id"] for s in tracker.finished] == [outcome.run_id]
+
+
+class BrokenTracker:
+    @hookimpl
+    def evoforge_candidate_evaluated(self, run_id, candidate, outcome) -> None:
+        raise RuntimeError("tracker bug")
+
+
+def test_a_failing_tracker_does_not_stop_the_run(db_url: str) -> None:
+    from evoforge.api import run_task
+
+    tracker = BrokenTracker()
+    register_plugin(tracker, name="broken-tracker")
+    try:
+        outcome = run_task("circle_packing", db=db_url, max_evaluations=4, seed=1)
+    finally:
+        unregister_plugin(tracker)
+    assert outcome.summary["evaluations"]["total"] == 4

@@ -79,3 +79,34 @@ def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str
     engine.dispose()
     assert per_candidate == [] and hashes == []
     assert total == BUDGET
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(db_url: str) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "evoforge.cli.app",
+            "run",
+            "circle_packing",
+            "--max-evaluations",
+            "500",
+            "--db",
+            db_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _evaluations(db_url) < 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    run_id = cli_json("runs", "--db", db_url)[0]["run_id"]
+    assert f"evoforge resume {run_id}" in stderr
+    summary = cli_json("show", run_id, "--db", db_url)
+    assert summary["status"] == "interrupted"
+    assert "Traceback" not in stderr

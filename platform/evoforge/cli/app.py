@@ -52,6 +52,12 @@ def _guard(call: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
 
 
+def _program() -> str:
+    """How the user invoked us (e.g. `.venv/bin/evoforge`), so printed hints work as typed."""
+    invoked = sys.argv[0] if sys.argv else ""
+    return invoked if Path(invoked).name == "evoforge" else "evoforge"
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -157,7 +163,7 @@ def _execute(database: Any, run_id: str, total: int | None, direction: str, as_j
         with display:
             outcome = _guard(lambda: execute_run(database, run_id))
     except KeyboardInterrupt:
-        err_console.print(f"interrupted; continue with: evoforge resume {run_id}")
+        err_console.print(f"interrupted; continue with: {_program()} resume {run_id}")
         raise typer.Exit(130) from None
     finally:
         unregister_plugin(display)
@@ -165,8 +171,11 @@ def _execute(database: Any, run_id: str, total: int | None, direction: str, as_j
         _print_json(outcome.summary)
         return
     show_summary(console, outcome.summary)
-    console.print(f"inspect: evoforge show {run_id}", highlight=False, soft_wrap=True)
-    console.print(f"export:  evoforge export {run_id} --out best/", highlight=False, soft_wrap=True)
+    program = _program()
+    console.print(f"inspect: {program} show {run_id}", highlight=False, soft_wrap=True)
+    console.print(
+        f"export:  {program} export {run_id} --out best/", highlight=False, soft_wrap=True
+    )
 
 
 @app.command()
