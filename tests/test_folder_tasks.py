@@ -158,3 +158,20 @@ def test_syntax_error_in_evaluator_names_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(TaskFolderError, match=r"evaluator.py:1"):
         load_task_folder(folder)
+
+
+def test_seed_with_nothing_to_mutate_stops_with_the_reason(tmp_path: Path, db_url: str) -> None:
+    folder = write_folder_task(
+        tmp_path,
+        "no_literals",
+        {
+            "task.toml": 'files = ["program.py"]\n',
+            "program.py": "def value():\n    return len('abc')\n",
+            "evaluate.py": "def evaluate(program_path):\n    return 1.0\n",
+        },
+    )
+    outcome = run_task(folder, db=db_url, max_evaluations=50, seed=1, max_fruitless_proposals=5)
+    summary = outcome.summary
+    assert summary["status"] == "finished"
+    assert summary["evaluations"]["total"] == 1
+    assert "numeric literal" in summary["stop_reason"]
