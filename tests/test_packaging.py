@@ -64,6 +64,25 @@ def test_installed_wheel_in_a_fresh_venv_lists_tasks(wheel: Path, tmp_path: Path
     )
     assert result.returncode == 0, result.stderr
     assert "circle_packing" in result.stdout
+    evolved = subprocess.run(
+        [
+            str(venv / "bin" / "evoforge"),
+            "run",
+            "circle_packing",
+            "--max-evaluations",
+            "4",
+            "--seed",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert evolved.returncode == 0, evolved.stderr
+    assert '"ok": 4' in evolved.stdout
+    assert (tmp_path / ".evoforge" / "evoforge.db").is_file()
     check = subprocess.run(
         [
             str(venv / "bin" / "python"),

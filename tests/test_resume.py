@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 from cli_helpers import cli_json
@@ -26,22 +27,20 @@ def _evaluations(db_url: str) -> int:
         engine.dispose()
 
 
+def _start_run(db_url: str, budget: int, *flags: str, **popen: Any) -> subprocess.Popen:
+    command = [sys.executable, "-m", "evoforge.cli.app", "run", "circle_packing"]
+    return subprocess.Popen(
+        [*command, "--max-evaluations", str(budget), *flags, "--db", db_url], **popen
+    )
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evoforge.cli.app",
-            "run",
-            "circle_packing",
-            "--max-evaluations",
-            str(BUDGET),
-            "--seed",
-            "5",
-            "--db",
-            db_url,
-        ],
+    proc = _start_run(
+        db_url,
+        BUDGET,
+        "--seed",
+        "5",
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -83,22 +82,7 @@ def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str
 
 @pytest.mark.slow
 def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(db_url: str) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evoforge.cli.app",
-            "run",
-            "circle_packing",
-            "--max-evaluations",
-            "500",
-            "--db",
-            db_url,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_run(db_url, 500, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while _evaluations(db_url) < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
