@@ -79,6 +79,13 @@ def test_unreachable_database_url_names_the_db_option() -> None:
     result = run_cli("runs", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert result.returncode == 2
     assert "--db" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_long_errors_stay_on_one_line_when_piped(db_url: str) -> None:
+    result = run_cli("runs", "--db", "sqlite:////nonexistent/folder/for/evoforge/store.db")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_run_config_file_sets_options_and_flags_override_it(tmp_path: Path, db_url: str) -> None:

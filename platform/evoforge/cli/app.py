@@ -48,7 +48,7 @@ def _guard(call: Callable[[], T]) -> T:
     try:
         return call()
     except USER_ERRORS as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
