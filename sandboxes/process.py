@@ -38,6 +38,7 @@ import math
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -109,6 +110,8 @@ class ProcessSandbox:
                 "known: python, allow_network, workdir_root"
             )
         self.python = python or sys.executable
+        self._live: set[subprocess.Popen[bytes]] = set()
+        self._live_lock = threading.Lock()
         self.allow_network = allow_network
         self.workdir_root = workdir_root
 
@@ -123,6 +126,18 @@ class ProcessSandbox:
             )
         if not HARNESS.is_file():
             raise SandboxUnavailable(f"the harness {HARNESS} is missing; reinstall evoforge")
+
+    def cancel_all(self) -> None:
+        """Kill every evaluation in flight (the user pressed Ctrl-C).
+
+        Only the process groups are signalled here; each supervising thread then sees
+        its child exit and cleans up (cgroup, pipes, folder) as after any other exit.
+        """
+        with self._live_lock:
+            running = list(self._live)
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def describe(self) -> str:
         """The sandbox's name with any protection this machine cannot give."""
@@ -201,12 +216,16 @@ class ProcessSandbox:
                 cgroup.remove()
             raise
         pidfd = supervision.open_pidfd(proc.pid)
+        with self._live_lock:
+            self._live.add(proc)
         try:
             if cgroup is not None and not cgroup.add(proc.pid):
                 cgroup.remove()
                 cgroup = None
             return self._supervise(proc, pidfd, cgroup, nonce, spec, resources.timeout_s)
         finally:
+            with self._live_lock:
+                self._live.discard(proc)
             if pidfd is not None:
                 os.close(pidfd)
             if proc.returncode is None:  # only if supervising failed: never leave it running

@@ -94,3 +94,43 @@ def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(db_url: str) ->
     summary = cli_json("show", run_id, "--db", db_url)
     assert summary["status"] == "interrupted"
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_slow_evaluation_returns_at_once_and_leaves_it_pending(
+    tmp_path, db_url: str
+) -> None:
+    from cli_helpers import write_folder_task
+
+    folder = write_folder_task(
+        tmp_path,
+        "slow",
+        {
+            "task.toml": 'files = ["program.py"]\n[resources]\ntimeout_s = 60\n',
+            "program.py": "# EVOLVE-BLOCK-START\nDELAY = 30.0\n# EVOLVE-BLOCK-END\n",
+            "evaluate.py": """
+import runpy, time
+
+def evaluate(program_path):
+    delay = runpy.run_path(program_path)["DELAY"]
+    if delay > 20:
+        time.sleep(delay)
+    return 1.0
+""",
+        },
+    )
+    command = [sys.executable, "-m", "evoforge.cli.app", "run", str(folder)]
+    proc = subprocess.Popen(
+        [*command, "--max-evaluations", "1", "--db", db_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # the seed's 30 s evaluation is now running
+    pressed = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert time.monotonic() - pressed < 10
+    run = cli_json("runs", "--db", db_url)[0]
+    assert run["status"] == "interrupted" and run["evaluations"]["total"] == 0
+    assert run["pending"] == 1

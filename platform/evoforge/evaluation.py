@@ -33,6 +33,16 @@ class SandboxCache:
             return self._built[name]
 
 
+    def cancel_all(self) -> None:
+        """Stop what every built sandbox is running, where the sandbox supports it."""
+        with self._lock:
+            built = list(self._built.values())
+        for sandbox in built:
+            cancel = getattr(sandbox, "cancel_all", None)
+            if cancel is not None:
+                cancel()
+
+
 def evaluate_job(job: EvaluationJob, sandboxes: SandboxCache) -> EvaluationOutcome:
     try:
         return sandboxes.get(job.sandbox).run(job)

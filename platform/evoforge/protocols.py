@@ -67,6 +67,8 @@ class Sandbox(Protocol):
         """Evaluate one candidate; never raises for anything the candidate did."""
         ...
 
+    # Optional: `cancel_all()` kills every evaluation in flight (used on Ctrl-C).
+
 
 class SandboxUnavailable(RuntimeError):
     """The sandbox cannot run on this machine; the message says how to fix that."""
@@ -83,6 +85,9 @@ class Executor(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # Optional: `cancel()` kills the evaluations in flight (used on Ctrl-C); their
+    # candidates stay pending in the store and `resume` evaluates them.
 
 
 def describe(obj: Any) -> str:

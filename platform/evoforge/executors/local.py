@@ -34,5 +34,9 @@ class LocalExecutor:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, evaluate_job, job, self.sandboxes)
 
+    def cancel(self) -> None:
+        """Kill the evaluations in flight; their candidates stay pending for `resume`."""
+        self.sandboxes.cancel_all()
+
     async def aclose(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

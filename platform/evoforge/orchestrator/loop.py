@@ -102,6 +102,9 @@ class Orchestrator:
             await self._run()
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.repo.set_run_status(self.run_id, "interrupted", "interrupted by the user")
+            cancel = getattr(self.executor, "cancel", None)
+            if cancel is not None:
+                cancel()  # don't make the user wait for evaluations nobody will record
             raise
         except Exception as exc:
             self.repo.set_run_status(self.run_id, "failed", f"{type(exc).__name__}: {exc}")
