@@ -47,6 +47,10 @@ def test_run_show_runs_and_export_work_together(tmp_path: Path, db_url: str) -> 
     assert shown["evaluations"]["total"] == 12
     assert set(shown["evaluations"]) >= {"ok", "invalid", "failed", "timeout", "crashed", "total"}
 
+    human = run_cli("show", run_id, "--db", db_url)
+    assert human.returncode == 0, human.stderr
+    assert summary["best_candidate_id"] in human.stdout and "best candidates" in human.stdout
+
     listed = cli_json("runs", "--db", db_url)
     assert [r["run_id"] for r in listed] == [run_id]
 

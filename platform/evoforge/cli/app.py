@@ -223,16 +223,20 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a run: status, evaluation counts by status, seed and best scores."""
-    from evoforge.cli.render import show_summary
+    from evoforge.cli.render import show_summary, top_table
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
     database = _guard(lambda: open_database(db))
-    summary = _guard(lambda: Repository(database).run_summary(run_id))
+    repo = Repository(database)
+    summary = _guard(lambda: repo.run_summary(run_id))
     if as_json:
         _print_json(summary)
-    else:
-        show_summary(console, summary)
+        return
+    show_summary(console, summary)
+    best = repo.top_candidates(run_id, 5)
+    if best:
+        console.print(top_table(best))
 
 
 @app.command()

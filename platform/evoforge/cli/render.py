@@ -45,6 +45,21 @@ def tasks_table(tasks: dict[str, Any]) -> Table:
     return table
 
 
+def top_table(candidates: list[Any]) -> Table:
+    table = Table(title="best candidates")
+    for column in ("candidate", "score", "generation", "island", "parent"):
+        table.add_column(column, no_wrap=True)
+    for candidate in candidates:
+        table.add_row(
+            candidate.id,
+            _score(candidate.score),
+            str(candidate.generation),
+            str(candidate.island),
+            candidate.parent_id or "-",
+        )
+    return table
+
+
 def show_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"run {summary['run_id']}")
     table.add_column(style="bold")
