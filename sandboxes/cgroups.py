@@ -90,7 +90,25 @@ def pids_cgroup_base() -> Path | None:
     with _lock:
         if _base is False:
             _base = _find_base()
+            if _base is not None:
+                _sweep_orphans(_base)
         return _base if isinstance(_base, Path) else None
+
+
+def _sweep_orphans(base: Path) -> None:
+    """Remove empty cgroups left by evoforge processes that were killed (`kill -9`).
+
+    Names carry the creating process's pid; a cgroup whose creator is gone and that
+    holds no task is nobody's. A busy one is left alone: its tasks still need killing
+    by whoever owns them, or it is a live evaluation of another orchestrator.
+    """
+    for path in base.glob(f"{PREFIX}*"):
+        owner = path.name[len(PREFIX) :].split("-", 1)[0]
+        if not owner.isdigit() or Path(f"/proc/{owner}").exists():
+            continue
+        if not _read_pids(path / "cgroup.procs"):
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def _read_pids(procs: Path) -> list[int]:

@@ -57,3 +57,21 @@ def test_secret_patterns_cover_the_usual_names() -> None:
         assert is_secret_name(name), name
     for name in ("PATH", "LANG", "OMP_NUM_THREADS", "TOKENIZERS_PARALLELISM", "HF_HOME"):
         assert not is_secret_name(name), name
+
+
+def test_cgroups_left_by_a_killed_orchestrator_are_swept() -> None:
+    import pytest
+
+    from evoforge.sandboxes import cgroups
+
+    base = cgroups.pids_cgroup_base()
+    if base is None:
+        pytest.skip("no writable pids cgroup hierarchy on this machine")
+    orphan = base / f"{cgroups.PREFIX}999999-feedfacecafe"  # pid 999999 is not running
+    orphan.mkdir()
+    try:
+        cgroups._sweep_orphans(base)
+        assert not orphan.exists()
+    finally:
+        if orphan.exists():
+            orphan.rmdir()
