@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,6 @@ def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
 ) -> None:
     monkeypatch.setenv("EVOFORGE_TEST_API_KEY", "sk-evoforge-test")
     body, statuses = HOSTILE[name]
-    import textwrap
 
     folder = write_folder_task(
         tmp_path,

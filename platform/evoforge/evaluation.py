@@ -32,7 +32,6 @@ class SandboxCache:
                 self._built[name] = cls(**self.options.get(name, {}))
             return self._built[name]
 
-
     def cancel_all(self) -> None:
         """Stop what every built sandbox is running, where the sandbox supports it."""
         with self._lock:

@@ -99,18 +99,6 @@ def test_an_unknown_run_status_is_refused(repo: Repository, run_id: str) -> None
         repo.set_run_status(run_id, "done")
 
 
-def test_the_best_and_seed_scores_can_be_set_explicitly(repo: Repository, run_id: str) -> None:
-    view = repo.add_candidate(run_id, _files(1))
-    assert view is not None
-    repo.update_best(run_id, view.id, 0.75)
-    repo.set_seed_score(run_id, 0.5)
-
-    run = repo.get_run(run_id)
-    assert (run.best_candidate_id, run.best_score, run.seed_score) == (view.id, 0.75, 0.5)
-    repo.set_seed_score(run_id, None)
-    assert repo.get_run(run_id).seed_score is None
-
-
 def test_a_run_is_found_by_its_id_a_unique_prefix_or_latest(
     repo: Repository, task: Task, monkeypatch: pytest.MonkeyPatch
 ) -> None:

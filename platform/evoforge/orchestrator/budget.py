@@ -15,7 +15,6 @@ class Progress:
 
     evaluations: int = 0
     best_score: float | None = None
-    best_candidate_id: str | None = None
     since_improvement: int = 0
     fruitless_proposals: int = 0
     started: float = field(default_factory=time.monotonic)

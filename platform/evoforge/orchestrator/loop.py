@@ -196,9 +196,8 @@ class Orchestrator:
     def _count(self, view: CandidateView) -> bool:
         self.progress.evaluations += 1
         improved = view.status == "ok" and self.task.is_better(view.score, self.progress.best_score)
-        if improved or (view.status == "ok" and self.progress.best_score is None):
+        if improved:
             self.progress.best_score = view.score
-            self.progress.best_candidate_id = view.id
             self.progress.since_improvement = 0
             return True
         self.progress.since_improvement += 1

@@ -173,17 +173,3 @@ class IslandStrategy:
                 continue
             target = self.islands[(index + 1) % len(self.islands)]
             target.place(self.grid.cell(best), best)
-
-    def describe(self) -> dict[str, Any]:
-        """A snapshot for `show` and the UI: cells filled and best per island."""
-        return {
-            "islands": [
-                {
-                    "index": island.index,
-                    "cells": len(island.elites),
-                    "best": best.score if (best := island.best()) else None,
-                }
-                for island in self.islands
-            ],
-            "archive": len(self.archive),
-        }

@@ -113,8 +113,8 @@ class CandidateQueries:
 
         Returns False, changing nothing, when the candidate already has one: a job a
         lost worker ran twice (or a resumed run re-delivers) is stored once. Also keeps
-        the run's best (valid evaluations only) and seed score current, so summaries
-        are right even if the caller dies before `update_best`.
+        the run's best (valid evaluations only) and seed score current in the same
+        transaction, so summaries are right even if the caller dies right after.
         """
         score = finite(outcome.score)
         try:

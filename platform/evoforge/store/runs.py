@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from evoforge.store.candidates import NO_SYNC, evaluation_counts
 from evoforge.store.errors import StoreError
 from evoforge.store.models import RUN_STATUSES, Candidate, ProposerCall, Run, utcnow
-from evoforge.store.portable import finite, json_safe
+from evoforge.store.portable import json_safe
 from evoforge.store.rows import RunRecord, iso
 from evoforge.task import Task
 
@@ -145,22 +145,6 @@ class RunQueries:
             finished_at=now if status in _ENDED else None,
             updated_at=now,
         )
-
-    def update_best(self, run_id: str, candidate_id: str, score: float | None) -> None:
-        """Set the run's best explicitly.
-
-        `record_evaluation` already keeps the best valid score current; calling this
-        with the same answer is harmless, and a different one overrides it (for
-        example a choice made on held-out instances).
-        """
-        self._update_run(
-            run_id, best_candidate_id=candidate_id, best_score=finite(score), updated_at=utcnow()
-        )
-
-    def set_seed_score(self, run_id: str, score: float | None) -> None:
-        """Set the seed's score (None when the seed was not valid); `record_evaluation`
-        already records it for a valid seed."""
-        self._update_run(run_id, seed_score=finite(score), updated_at=utcnow())
 
     def spend_usd(self, run_id: str) -> float:
         """Dollars spent on proposer calls so far, for the budget of a resumed run."""
