@@ -17,6 +17,9 @@ class Budget(BaseModel):
     max_wall_s: float | None = Field(default=None, gt=0)
     target_score: float | None = None
     patience: int | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, description="stop when proposer calls have cost this many USD"
+    )
 
 
 class RunConfig(BaseModel):
@@ -79,3 +82,77 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid run option {where}: {first['msg']}") from exc
+
+
+def model_proposer_options(
+    base: dict[str, Any],
+    *,
+    proposer: str | None,
+    models: list[str] | None = None,
+    api_base: str | None = None,
+    mode_weights: str | None = None,
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """Fold the CLI's model flags into the run options (a copy of `base`).
+
+    `--model` (repeatable, `MODEL[=WEIGHT]`) replaces the config file's models and
+    selects the `llm` proposer; `--api-base` applies to the models that have none.
+    """
+    merged = {**base}
+    options = dict(merged.get("proposer_options") or {})
+    chosen = proposer or merged.get("proposer")
+    if models:
+        if chosen not in (None, "llm"):
+            raise ConfigError(f"--model needs the llm proposer, not {chosen!r}; drop --proposer")
+        chosen = "llm"
+        options["models"] = [_model_entry(text) for text in models]
+        options.pop("model", None)
+    given = {
+        "--api-base": api_base,
+        "--mode-weights": mode_weights,
+        "--temperature": temperature,
+    }
+    used = [flag for flag, value in given.items() if value is not None]
+    if used and chosen != "llm":
+        raise ConfigError(
+            f"{', '.join(used)} configure(s) the llm proposer; add --model MODEL "
+            '(or proposer = "llm" in the config file)'
+        )
+    if api_base is not None:
+        entries = options.get("models") or []
+        options["models"] = [
+            {**entry, "api_base": entry.get("api_base") or api_base}
+            for entry in (e if isinstance(e, dict) else _model_entry(e) for e in entries)
+        ]
+    if mode_weights is not None:
+        options["mode_weights"] = _weights(mode_weights)
+    if temperature is not None:
+        options["temperature"] = temperature
+    if chosen is not None:
+        merged["proposer"] = chosen
+    if options:
+        merged["proposer_options"] = options
+    return merged
+
+
+def _model_entry(text: str) -> dict[str, Any]:
+    name, sep, weight = text.rpartition("=")
+    if sep and name:
+        try:
+            return {"model": name, "weight": float(weight)}
+        except ValueError:
+            pass
+    return {"model": text}
+
+
+def _weights(text: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, number = part.partition("=")
+        try:
+            weights[name.strip()] = float(number) if sep else float("nan")
+        except ValueError:
+            weights[name.strip()] = float("nan")
+        if weights[name.strip()] != weights[name.strip()]:
+            raise ConfigError(f"--mode-weights: {part!r} must look like diff=0.6")
+    return weights

@@ -7,9 +7,16 @@ from the store, so neither touches the database nor each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from evoforge.task import Task
+
+ProposalStatus = Literal["accepted", "duplicate", "rejected", "failed"]
+PROPOSAL_STATUSES: tuple[str, ...] = ("accepted", "duplicate", "rejected", "failed")
+"""How a proposal ended: a new child (`accepted`), a child identical to an earlier one
+(`duplicate`), an answer that could not be used (`rejected`: a diff that does not
+match, an edit outside the evolve blocks, a no-op), or no answer at all (`failed`:
+every model call errored or timed out)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,19 @@ class CandidateView:
     parent_id: str | None = None
     seq: int = 0
     kind: str = "mutation"
+    reason: str = ""
+    """Why the evaluation was not `ok` (or why a cascade stopped early); empty if none."""
+    log_tail: str = ""
+    """The last ~2,000 characters of the evaluation's stderr, for the proposer's prompt."""
+
+
+@dataclass(frozen=True)
+class RejectedAttempt:
+    """A recent proposal that produced no child, shown to proposers so they avoid it."""
+
+    kind: str
+    reason: str
+    parent_id: str | None = None
 
 
 @dataclass
@@ -35,6 +55,7 @@ class ProposalRequest:
     inspirations: list[CandidateView] = field(default_factory=list)
     crossover_with: CandidateView | None = None
     recent_failures: list[CandidateView] = field(default_factory=list)
+    recent_rejections: list[RejectedAttempt] = field(default_factory=list)
     seed: int = 0
     generation: int = 1
     island: int = 0
@@ -57,19 +78,44 @@ class ProposerCall:
 @dataclass
 class Proposal:
     files: dict[str, str]
-    kind: str = "mutation"  # mutation | rewrite | crossover
+    kind: str = "mutation"  # mutation | diff | rewrite | crossover
     note: str = ""
     calls: list[ProposerCall] = field(default_factory=list)
+    crossover_with: str | None = None
+    """The id of the second parent when the proposer chose one itself (crossover)."""
 
 
 class ProposalRejected(Exception):
     """The proposer could not produce a usable child; the reason is recorded.
 
     Raise it for an invalid diff from a model, an edit outside the evolve blocks, a
-    no-op, or an artifact with nothing to mutate. `calls` keeps the cost of trying.
+    no-op, or an artifact with nothing to mutate (`status="rejected"`), or when no
+    model answered at all (`status="failed"`). `calls` keeps the cost of trying;
+    `kind` names the edit mode that was attempted.
     """
 
-    def __init__(self, reason: str, calls: list[ProposerCall] | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        calls: list[ProposerCall] | None = None,
+        *,
+        status: ProposalStatus = "rejected",
+        kind: str = "",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.calls = calls or []
+        self.status = status
+        self.kind = kind
+
+
+class ProposerUnavailable(RuntimeError):
+    """The proposer cannot work at all (a missing API key, an unknown model).
+
+    Unlike `ProposalRejected` this stops the run: retrying would only repeat it. The
+    message is one line naming the fix; `calls` keeps what the failed attempt cost.
+    """
+
+    def __init__(self, message: str, calls: list[ProposerCall] | None = None) -> None:
+        super().__init__(message)
         self.calls = calls or []

@@ -22,8 +22,16 @@ class Proposer(Protocol):
     name: ClassVar[str]
 
     async def propose(self, request: ProposalRequest) -> Proposal:
-        """Return a child, or raise `ProposalRejected` with the reason."""
+        """Return a child, or raise `ProposalRejected` with the reason.
+
+        Raise `ProposerUnavailable` only for what no retry can fix (a missing key):
+        it stops the run with its message.
+        """
         ...
+
+    # Optional: `observe(candidate: CandidateView)` is called with every evaluated
+    # candidate, so a proposer can learn which of its choices paid off (the LLM
+    # proposer's bandit does).
 
 
 @dataclass

@@ -73,6 +73,9 @@ class Task(BaseModel):
     reference_note: str = ""
     python_path: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    prompts: dict[str, str] = Field(default_factory=dict)
+    """Prompt templates replacing a model proposer's defaults, by template name (the
+    LLM proposer's are `system`, `diff`, `full` and `crossover`; docs/proposers.md)."""
     source: str = ""
 
     @model_validator(mode="after")

@@ -194,8 +194,15 @@ def test_proposer_calls_are_kept_with_their_cost(repo: Repository, run_id: str) 
                      cost_usd=0.25, latency_s=1.5),
         ProposerCall(model="m2", error="timeout", cost_usd=0.5),
     ]  # fmt: skip
-    repo.add_proposer_calls(run_id, view.id, "llm", calls)
-    repo.add_proposer_calls(run_id, None, "llm", [ProposerCall(model="m1", cost_usd=1.0)])
+    repo.record_proposal(
+        run_id, seq=1, parent_id=None, candidate_id=view.id, proposer="llm", kind="diff",
+        status="accepted", reason="", calls=calls,
+    )  # fmt: skip
+    repo.record_proposal(
+        run_id, seq=2, parent_id=view.id, candidate_id=None, proposer="llm", kind="diff",
+        status="rejected", reason="diff did not apply",
+        calls=[ProposerCall(model="m1", cost_usd=1.0)],
+    )  # fmt: skip
 
     stored = repo.candidate_detail(view.id)["proposer_calls"]
     assert [(c["model"], c["prompt"], c["response"], c["error"]) for c in stored] == [

@@ -81,7 +81,12 @@ def test_opening_a_database_already_at_head_does_not_load_alembic(db_url: str) -
 
 def test_migrations_ship_inside_the_package() -> None:
     folder = resources.files("evoforge.store.migrations")
-    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+    for name in (
+        "env.py",
+        "script.py.mako",
+        "versions/0001_initial.py",
+        "versions/0002_proposals.py",
+    ):
         assert folder.joinpath(name).is_file(), name
     assert Path(str(folder)) == MIGRATIONS_DIR
 
@@ -89,7 +94,8 @@ def test_migrations_ship_inside_the_package() -> None:
 def test_autogenerate_against_a_migrated_database_finds_nothing_to_do(
     db_url: str, tmp_path: Path
 ) -> None:
-    """The template and env.py work for the next developer writing revision 0002."""
+    """The template and env.py work for the next developer writing a revision."""
+    next_id = f"{int(head_revision()) + 1:04d}"
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     open_database(db_url).close()
@@ -97,11 +103,11 @@ def test_autogenerate_against_a_migrated_database_finds_nothing_to_do(
     with engine.connect() as conn:
         config = alembic_config(conn)
         config.set_main_option("script_location", str(copy))
-        command.revision(config, "nothing", autogenerate=True, rev_id="0002")
+        command.revision(config, "nothing", autogenerate=True, rev_id=next_id)
     engine.dispose()
 
-    written = next((copy / "versions").glob("0002_*.py")).read_text()
-    compile(written, "0002.py", "exec")
+    written = next((copy / "versions").glob(f"{next_id}_*.py")).read_text()
+    compile(written, f"{next_id}.py", "exec")
     upgrade = written.split("def upgrade()")[1].split("def downgrade()")[0]
     assert "op." not in upgrade
-    assert "down_revision: str | None = '0001'" in written
+    assert f"down_revision: str | None = '{head_revision()}'" in written

@@ -17,6 +17,7 @@ class Progress:
     best_score: float | None = None
     since_improvement: int = 0
     fruitless_proposals: int = 0
+    spend_usd: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     def elapsed(self) -> float:
@@ -35,6 +36,11 @@ def stop_reason(budget: Budget, task: Task, progress: Progress) -> str | None:
         )
         if reached:
             return f"reached target score {budget.target_score}"
+    if budget.max_cost_usd is not None and progress.spend_usd >= budget.max_cost_usd:
+        return (
+            f"reached the cost limit (${progress.spend_usd:.4f} spent, "
+            f"limit ${budget.max_cost_usd:g})"
+        )
     if budget.max_wall_s is not None and progress.elapsed() >= budget.max_wall_s:
         return f"reached wall-time limit ({budget.max_wall_s:g} s)"
     if budget.patience is not None and progress.since_improvement >= budget.patience:

@@ -20,7 +20,15 @@ from evoforge.config import RunConfig
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.orchestrator.budget import Progress, stop_reason
 from evoforge.plugin_manager import registry
-from evoforge.proposals import CandidateView, Proposal, ProposalRejected, ProposalRequest
+from evoforge.proposals import (
+    CandidateView,
+    Proposal,
+    ProposalRejected,
+    ProposalRequest,
+    ProposerCall,
+    ProposerUnavailable,
+    RejectedAttempt,
+)
 from evoforge.protocols import Selection
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
@@ -53,6 +61,7 @@ class _Pending:
     selection: Selection
     seq: int
     recent_failures: list[CandidateView]
+    recent_rejections: list[RejectedAttempt]
 
 
 class Orchestrator:
@@ -69,6 +78,8 @@ class Orchestrator:
         self.stopping: str | None = None
         self.strategy: Any = None
         self.failures: deque[CandidateView] = deque(maxlen=3)
+        self.rejections: deque[RejectedAttempt] = deque(maxlen=3)
+        self.proposer: Any = None
 
     # -- building the run's parts -------------------------------------------------
     def _build_parts(self, seed_view: CandidateView) -> None:
@@ -121,7 +132,10 @@ class Orchestrator:
         self._replay()
         self.queue.extend(self.repo.pending_candidates(self.run_id))
         self.failures.extend(self.repo.recent_failures(self.run_id, limit=3))
-        self.proposal_counter = self.repo.count_candidates(self.run_id)
+        self.rejections.extend(self.repo.recent_rejections(self.run_id, limit=3))
+        self.proposal_counter = max(
+            self.repo.count_candidates(self.run_id), self.repo.count_proposals(self.run_id) + 1
+        )
         evaluations: dict[asyncio.Task[EvaluationOutcome], CandidateView] = {}
         proposals: dict[asyncio.Task[Proposal], _Pending] = {}
         cfg = self.config
@@ -147,9 +161,11 @@ class Orchestrator:
                         break  # enough work queued; don't race ahead of the evaluators
                     pending = self._start_proposal()
                     proposals[asyncio.create_task(self._propose(pending))] = pending
-            else:
+            elif not self._spend_exhausted():
                 for task in proposals:
                     task.cancel()
+            # Out of money, the proposals in flight still finish: their calls are paid
+            # for, so they are recorded (children stay pending for a resume).
             if not evaluations and not proposals:
                 break
             done, _ = await asyncio.wait(
@@ -187,7 +203,9 @@ class Orchestrator:
 
     def _replay(self) -> None:
         """Rebuild strategy and progress from the store, the seed included."""
-        self.progress = Progress(started=self.progress.started)
+        self.progress = Progress(
+            started=self.progress.started, spend_usd=self.repo.spend_usd(self.run_id)
+        )
         for view in self.repo.evaluated_candidates(self.run_id):
             if view.kind != "seed":
                 self.strategy.admit(view)
@@ -207,7 +225,9 @@ class Orchestrator:
     def _start_proposal(self) -> _Pending:
         seq = self.proposal_counter
         self.proposal_counter += 1
-        return _Pending(self.strategy.select(self._rng(seq)), seq, list(self.failures))
+        return _Pending(
+            self.strategy.select(self._rng(seq)), seq, list(self.failures), list(self.rejections)
+        )
 
     async def _propose(self, pending: _Pending) -> Proposal:
         selection = pending.selection
@@ -217,6 +237,7 @@ class Orchestrator:
             inspirations=selection.inspirations,
             crossover_with=selection.crossover_with,
             recent_failures=pending.recent_failures,
+            recent_rejections=pending.recent_rejections,
             seed=self._rng(pending.seq).getrandbits(63),
             generation=selection.parent.generation + 1,
             island=selection.island,
@@ -226,21 +247,28 @@ class Orchestrator:
     def _on_proposed(self, pending: _Pending, finished: asyncio.Task[Proposal]) -> None:
         parent = pending.selection.parent
         error = finished.exception()
+        if isinstance(error, ProposerUnavailable):
+            self._record_proposal(pending, None, "", "failed", str(error), error.calls)
+            raise error
         if error is not None:
             if not isinstance(error, ProposalRejected):
                 raise error
-            self.repo.add_proposer_calls(self.run_id, None, self.config.proposer, error.calls)
-            self._fruitless(f"proposal rejected: {error.reason}")
+            self._record_proposal(
+                pending, None, error.kind, error.status, error.reason, error.calls
+            )
+            self.rejections.appendleft(RejectedAttempt(error.kind, error.reason, parent.id))
+            self._fruitless(f"proposal {error.status}: {error.reason}")
             return
         proposal = finished.result()
+        mate = proposal.crossover_with or (
+            pending.selection.crossover_with.id if pending.selection.crossover_with else None
+        )
         view = self.repo.add_candidate(
             self.run_id,
             files=proposal.files,
             parent_id=parent.id,
             inspirations=[c.id for c in pending.selection.inspirations],
-            crossover_parents=(
-                [pending.selection.crossover_with.id] if pending.selection.crossover_with else []
-            ),
+            crossover_parents=[mate] if mate else [],
             generation=parent.generation + 1,
             island=pending.selection.island,
             proposer=self.config.proposer,
@@ -248,15 +276,41 @@ class Orchestrator:
             note=proposal.note,
             diff=unified_diff(parent.files, proposal.files),
         )
-        if proposal.calls:
-            self.repo.add_proposer_calls(
-                self.run_id, view.id if view else None, self.config.proposer, proposal.calls
-            )
         if view is None:
-            self._fruitless("the proposed artifact was already evaluated (duplicate)")
+            reason = "the proposed artifact was already evaluated (duplicate)"
+            self._record_proposal(pending, None, proposal.kind, "duplicate", reason, proposal.calls)
+            self._fruitless(reason)
             return
+        self._record_proposal(pending, view.id, proposal.kind, "accepted", "", proposal.calls)
         self.progress.fruitless_proposals = 0
         self.queue.append(view)
+
+    def _record_proposal(
+        self,
+        pending: _Pending,
+        candidate_id: str | None,
+        kind: str,
+        status: str,
+        reason: str,
+        calls: list[ProposerCall],
+    ) -> None:
+        """Every proposal is kept with its outcome and calls, and its cost is counted."""
+        self.repo.record_proposal(
+            self.run_id,
+            seq=pending.seq,
+            parent_id=pending.selection.parent.id,
+            candidate_id=candidate_id,
+            proposer=self.config.proposer,
+            kind=kind,
+            status=status,
+            reason=reason,
+            calls=calls,
+        )
+        self.progress.spend_usd += sum(call.cost_usd for call in calls)
+
+    def _spend_exhausted(self) -> bool:
+        limit = self.config.budget.max_cost_usd
+        return limit is not None and self.progress.spend_usd >= limit
 
     def _fruitless(self, reason: str) -> None:
         self.progress.fruitless_proposals += 1
@@ -283,11 +337,16 @@ class Orchestrator:
             fitness=self.task.fitness(outcome.score) if ok else float("-inf"),
             metrics=outcome.metrics,
             feedback=outcome.feedback,
+            reason=outcome.reason,
+            log_tail=outcome.stderr[-2000:],
         )
         if outcome.status != "ok":
             self.failures.appendleft(evaluated)
         if self.strategy is not None:
             self.strategy.admit(evaluated)
+        observe = getattr(self.proposer, "observe", None)
+        if observe is not None:
+            observe(evaluated)
         improved = self._count(evaluated)
         self._emit(
             "evoforge_candidate_evaluated", run_id=self.run_id, candidate=evaluated, outcome=outcome

@@ -10,20 +10,19 @@ count over the table.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evoforge.jobs import EVALUATION_STATUSES, EvaluationOutcome
 from evoforge.proposals import CandidateView
-from evoforge.proposals import ProposerCall as ProposerCallRecord
 from evoforge.store.errors import StoreError
-from evoforge.store.models import Candidate, Evaluation, LineageEdge, ProposerCall, Run, utcnow
+from evoforge.store.models import Candidate, Evaluation, LineageEdge, Run, utcnow
 from evoforge.store.portable import finite, json_safe, text
-from evoforge.store.rows import candidate_view
+from evoforge.store.rows import LOG_TAIL_CHARS, candidate_view
 from evoforge.task import Direction, content_hash
 
 if TYPE_CHECKING:
@@ -164,36 +163,6 @@ class CandidateQueries:
             raise
         return True
 
-    def add_proposer_calls(
-        self,
-        run_id: str,
-        candidate_id: str | None,
-        proposer: str,
-        calls: Iterable[ProposerCallRecord],
-    ) -> None:
-        """Keep the prompt, response and cost of each model call; `candidate_id` is None
-        when the proposal was rejected or a duplicate (the spend still counts)."""
-        rows = [
-            ProposerCall(
-                run_id=run_id,
-                candidate_id=candidate_id,
-                proposer=proposer,
-                model=call.model,
-                prompt=text(call.prompt),
-                response=text(call.response),
-                tokens_in=call.tokens_in,
-                tokens_out=call.tokens_out,
-                cost_usd=finite(call.cost_usd) or 0.0,
-                latency_s=finite(call.latency_s) or 0.0,
-                error=text(call.error),
-                created_at=utcnow(),
-            )
-            for call in calls
-        ]
-        if rows:
-            with self._db.session() as session:
-                session.add_all(rows)
-
     # -- reading -----------------------------------------------------------------
 
     def has_hash(self, run_id: str, content_hash: str) -> bool:
@@ -328,15 +297,28 @@ def view_query(evaluated: bool = False) -> Select[Any]:
         Candidate.parent_id,
         Candidate.seq,
         Candidate.kind,
+        Evaluation.reason,
+        log_tail(Evaluation.stderr),
     ).join(Run, Run.id == Candidate.run_id)
     if evaluated:
         return query.join(Evaluation, Evaluation.candidate_id == Candidate.id)
     return query.outerjoin(Evaluation, Evaluation.candidate_id == Candidate.id)
 
 
+def log_tail(column: Any, chars: int = LOG_TAIL_CHARS) -> ColumnElement[str]:
+    """The last `chars` characters of a text column, cut by the database.
+
+    Replaying a long run reads every evaluated candidate; cutting in SQL keeps full
+    stderr (up to megabytes each) off the wire. `length` and `substr(text, start)`
+    count characters on SQLite and PostgreSQL alike.
+    """
+    length = func.length(column)
+    return case((length > chars, func.substr(column, length - (chars - 1))), else_=column)
+
+
 def view_from_row(row: Row[Any]) -> CandidateView:
     (cid, files, direction, candidate_status, status, score, metrics, feedback,
-     generation, island, parent_id, seq, kind) = row  # fmt: skip
+     generation, island, parent_id, seq, kind, reason, tail) = row  # fmt: skip
     return candidate_view(
         id=cid,
         files=files,
@@ -350,6 +332,8 @@ def view_from_row(row: Row[Any]) -> CandidateView:
         parent_id=parent_id,
         seq=seq,
         kind=kind,
+        reason=reason or "",
+        log_tail=tail or "",
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, literal_column, select
 from sqlalchemy.orm import aliased
 
 from evoforge.store.errors import StoreError
-from evoforge.store.models import Candidate, Evaluation, LineageEdge, ProposerCall
+from evoforge.store.models import Candidate, Evaluation, LineageEdge, Proposal, ProposerCall
 from evoforge.store.rows import EdgeRow, iso
 
 if TYPE_CHECKING:
@@ -150,8 +150,11 @@ class LineageQueries:
         "evaluation": {seq, status, score, metrics, instance_scores, feedback,
         artifacts, reason, stage, stdout, stderr, duration_s, host, sandbox,
         created_at} or null, "parents": [{id, kind}], "children": [{id, kind}],
-        "proposer_calls": [{model, proposer, prompt, response, tokens_in, tokens_out,
-        cost_usd, latency_s, error, created_at}]}``
+        "proposal": {id, kind, status, reason, cost_usd, tokens_in, tokens_out} or null
+        (the proposal that created the candidate; null for the seed and for runs
+        recorded before proposals were), "proposer_calls": [{proposal_id, model,
+        proposer, prompt, response, tokens_in, tokens_out, cost_usd, latency_s, error,
+        created_at}]}``
         """
         with self._db.session() as session:
             candidate = session.get(Candidate, candidate_id)
@@ -171,6 +174,20 @@ class LineageQueries:
                 .where(LineageEdge.parent_id == candidate_id)
                 .order_by(Candidate.seq, LineageEdge.kind)
             ).all()
+            proposal = session.execute(
+                select(
+                    Proposal.id,
+                    Proposal.kind,
+                    Proposal.status,
+                    Proposal.reason,
+                    Proposal.cost_usd,
+                    Proposal.tokens_in,
+                    Proposal.tokens_out,
+                )
+                .where(Proposal.candidate_id == candidate_id)
+                .order_by(Proposal.id)
+                .limit(1)
+            ).one_or_none()
             calls = session.scalars(
                 select(ProposerCall)
                 .where(ProposerCall.candidate_id == candidate_id)
@@ -181,6 +198,7 @@ class LineageQueries:
                 "evaluation": _evaluation_dict(evaluation) if evaluation is not None else None,
                 "parents": [{"id": pid, "kind": kind} for pid, kind in parents],
                 "children": [{"id": cid, "kind": kind} for cid, kind in children],
+                "proposal": _proposal_dict(*proposal) if proposal is not None else None,
                 "proposer_calls": [_call_dict(call) for call in calls],
             }
 
@@ -224,8 +242,23 @@ def _evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
+def _proposal_dict(
+    pid: int, kind: str, status: str, reason: str, cost: float, tokens_in: int, tokens_out: int
+) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "kind": kind,
+        "status": status,
+        "reason": reason,
+        "cost_usd": cost,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+    }
+
+
 def _call_dict(call: ProposerCall) -> dict[str, Any]:
     return {
+        "proposal_id": call.proposal_id,
         "model": call.model,
         "proposer": call.proposer,
         "prompt": call.prompt,

@@ -1,4 +1,4 @@
-"""The tables: runs, candidates, lineage edges, evaluations and proposer calls.
+"""The tables: runs, candidates, lineage edges, evaluations, proposals and proposer calls.
 
 Everything a run knows lives here, so a killed run resumes from the database alone
 and the UI never needs the process that made the data. The schema is owned by the
@@ -190,8 +190,51 @@ class Evaluation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Proposal(Base):
+    """One answer the orchestrator got when it asked a proposer for a child.
+
+    Candidates record only the proposals that produced something new; most of a model
+    proposer's attempts end otherwise (a duplicate, a diff that does not apply, every
+    call erroring) and still cost money. Keeping every attempt with its status
+    (`evoforge.proposals.PROPOSAL_STATUSES`) and reason is what lets `show` report
+    acceptance rates and cost per improvement, and lets proposers see recent
+    rejections. `seq` is the orchestrator's proposal number and may repeat after a
+    resume; `id` orders proposals. Cost and tokens are the sums of the proposal's
+    calls, stored so reports need no join.
+    """
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        # A run's proposals, newest or oldest first.
+        Index("ix_proposals_run_id_id", "run_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("candidates.id", ondelete="SET NULL")
+    )
+    candidate_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("candidates.id", ondelete="SET NULL"), index=True
+    )
+    proposer: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProposerCall(Base):
-    """One costed model call made while proposing, kept even when the proposal failed."""
+    """One costed model call made while proposing, kept even when the proposal failed.
+
+    `proposal_id` links the call to its proposal (null for calls stored before
+    proposals were recorded); `candidate_id` is the child an accepted proposal made,
+    so spend per model and per child needs no join.
+    """
 
     __tablename__ = "proposer_calls"
 
@@ -201,6 +244,9 @@ class ProposerCall(Base):
     )
     candidate_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("candidates.id", ondelete="SET NULL"), index=True
+    )
+    proposal_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("proposals.id", ondelete="CASCADE"), index=True
     )
     proposer: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(Text, default="")

@@ -1,9 +1,10 @@
 """The repository: the only place queries live.
 
 The orchestrator, the CLI, export and the UI call one object, `Repository(database)`;
-its methods are grouped by idea in `runs.py`, `candidates.py` and `lineage.py`. Every
-method is one short transaction. Unknown run or candidate ids raise `StoreError`
-(whose message the CLI prints as it is), except where a method says it returns None.
+its methods are grouped by idea in `runs.py`, `candidates.py`, `lineage.py`,
+`proposals.py` and `spend.py`. Every method is one short transaction. Unknown run or
+candidate ids raise `StoreError` (whose message the CLI prints as it is), except
+where a method says it returns None or an empty result.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from evoforge.store.candidates import CandidateQueries
 from evoforge.store.database import Database
 from evoforge.store.lineage import LineageQueries
+from evoforge.store.proposals import ProposalQueries
 from evoforge.store.runs import RunQueries
+from evoforge.store.spend import SpendQueries
 
 
-class Repository(RunQueries, CandidateQueries, LineageQueries):
-    """Runs, candidates, evaluations, lineage and proposer calls of one store."""
+class Repository(RunQueries, CandidateQueries, LineageQueries, ProposalQueries, SpendQueries):
+    """Runs, candidates, evaluations, lineage, proposals and proposer calls of one store."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

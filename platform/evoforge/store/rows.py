@@ -53,6 +53,11 @@ class EdgeRow:
     kind: str
 
 
+LOG_TAIL_CHARS = 2_000
+"""How much of an evaluation's stderr a view carries: enough for a traceback in a
+proposer's prompt, little enough that replaying a long run stays cheap."""
+
+
 def fitness(direction: str, status: str, score: float | None) -> float:
     """Direction-adjusted score, larger is better; anything but a valid score is worst."""
     if status != "ok" or score is None:
@@ -74,9 +79,12 @@ def candidate_view(
     parent_id: str | None = None,
     seq: int = 0,
     kind: str = "mutation",
+    reason: str = "",
+    log_tail: str = "",
 ) -> CandidateView:
     """A strategy's view of a stored candidate; `status` is "pending" until evaluated,
-    then the evaluation's status."""
+    then the evaluation's status. `log_tail` is already cut to `LOG_TAIL_CHARS` by
+    the query that read it."""
     return CandidateView(
         id=id,
         files=dict(files),
@@ -90,6 +98,8 @@ def candidate_view(
         parent_id=parent_id,
         seq=seq,
         kind=kind,
+        reason=reason,
+        log_tail=log_tail,
     )
 
 

@@ -1,0 +1,185 @@
+"""Queries about proposals (part of `Repository`): every answer a proposer gave.
+
+The orchestrator records each proposal it asked for, whatever became of it, together
+with the model calls it cost, in one transaction: a crash between the two would leave
+spend that no proposal accounts for, or a proposal whose cost is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+
+from evoforge.proposals import PROPOSAL_STATUSES, RejectedAttempt
+from evoforge.proposals import ProposerCall as ProposerCallRecord
+from evoforge.store.candidates import NO_SYNC
+from evoforge.store.errors import StoreError
+from evoforge.store.models import Proposal, ProposerCall, Run, utcnow
+from evoforge.store.portable import finite, text
+from evoforge.store.rows import iso
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from evoforge.store.database import Database
+
+NO_CHILD: tuple[str, ...] = ("rejected", "failed")
+"""Statuses of proposals that produced no candidate at all (a duplicate did, once)."""
+
+KIND_CHARS = 32
+"""`proposals.kind` is a String(32); PostgreSQL refuses longer values, SQLite keeps them."""
+
+
+class ProposalQueries:
+    """Recording proposals with their calls, and reading them back."""
+
+    _db: Database
+
+    def record_proposal(
+        self,
+        run_id: str,
+        *,
+        seq: int,
+        parent_id: str | None,
+        candidate_id: str | None,
+        proposer: str,
+        kind: str,
+        status: str,
+        reason: str,
+        calls: Iterable[ProposerCallRecord],
+    ) -> int:
+        """Store one proposal and the model calls it made; returns the proposal's id.
+
+        `candidate_id` is the child an accepted proposal created (None otherwise); each
+        call is stored with it, the proposer and the proposal id, and the proposal
+        keeps the sums of the calls' cost and tokens. `status` is one of
+        `evoforge.proposals.PROPOSAL_STATUSES` (ValueError otherwise); an unknown run
+        is a `StoreError`. Also counts as activity of the run (`updated_at`).
+        """
+        if status not in PROPOSAL_STATUSES:
+            raise ValueError(
+                f"proposal status {status!r} is not one of {', '.join(PROPOSAL_STATUSES)}"
+            )
+        now = utcnow()
+        rows = [
+            ProposerCall(
+                run_id=run_id,
+                candidate_id=candidate_id,
+                proposer=text(proposer),
+                model=text(call.model),
+                prompt=text(call.prompt),
+                response=text(call.response),
+                tokens_in=int(call.tokens_in),
+                tokens_out=int(call.tokens_out),
+                cost_usd=finite(call.cost_usd) or 0.0,
+                latency_s=finite(call.latency_s) or 0.0,
+                error=text(call.error),
+                created_at=now,
+            )
+            for call in calls
+        ]
+        proposal = Proposal(
+            run_id=run_id,
+            seq=seq,
+            parent_id=parent_id,
+            candidate_id=candidate_id,
+            proposer=text(proposer),
+            kind=text(kind)[:KIND_CHARS],
+            status=status,
+            reason=text(reason),
+            cost_usd=sum(row.cost_usd for row in rows),
+            tokens_in=sum(row.tokens_in for row in rows),
+            tokens_out=sum(row.tokens_out for row in rows),
+            created_at=now,
+        )
+        with self._db.session() as session:
+            _touch_run(session, run_id)
+            session.add(proposal)
+            session.flush()  # assigns proposal.id
+            for row in rows:
+                row.proposal_id = proposal.id
+            session.add_all(rows)
+        return proposal.id
+
+    def recent_rejections(self, run_id: str, limit: int = 3) -> list[RejectedAttempt]:
+        """The latest proposals that produced no child (rejected or failed), newest
+        first, so a proposer can avoid repeating them."""
+        with self._db.session() as session:
+            found = session.execute(
+                select(Proposal.kind, Proposal.reason, Proposal.parent_id)
+                .where(Proposal.run_id == run_id, Proposal.status.in_(NO_CHILD))
+                .order_by(Proposal.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            RejectedAttempt(kind=kind, reason=reason, parent_id=parent_id)
+            for kind, reason, parent_id in found
+        ]
+
+    def count_proposals(self, run_id: str) -> int:
+        """Proposals recorded for the run, whatever their status."""
+        with self._db.session() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(Proposal).where(Proposal.run_id == run_id)
+                )
+                or 0
+            )
+
+    def proposal_counts(self, run_id: str) -> dict[str, int]:
+        """Proposals by status, every status present (zero if none), plus "total"."""
+        with self._db.session() as session:
+            return proposal_counts(session, run_id)
+
+    def list_proposals(self, run_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The run's proposals oldest first (the first `limit` when given), JSON-safe:
+        ``{id, seq, parent_id, candidate_id, proposer, kind, status, reason, cost_usd,
+        tokens_in, tokens_out, created_at}`` with `created_at` in ISO 8601 UTC."""
+        query = (
+            select(
+                Proposal.id,
+                Proposal.seq,
+                Proposal.parent_id,
+                Proposal.candidate_id,
+                Proposal.proposer,
+                Proposal.kind,
+                Proposal.status,
+                Proposal.reason,
+                Proposal.cost_usd,
+                Proposal.tokens_in,
+                Proposal.tokens_out,
+                Proposal.created_at,
+            )
+            .where(Proposal.run_id == run_id)
+            .order_by(Proposal.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.session() as session:
+            found = session.execute(query).mappings().all()
+        return [{**row, "created_at": iso(row["created_at"])} for row in found]
+
+
+def proposal_counts(session: Session, run_id: str) -> dict[str, int]:
+    """Proposals of one run by status (every status, zero if none) and "total"."""
+    counts = dict.fromkeys(PROPOSAL_STATUSES, 0)
+    found = session.execute(
+        select(Proposal.status, func.count())
+        .where(Proposal.run_id == run_id)
+        .group_by(Proposal.status)
+    )
+    for status, count in found:
+        counts[status] = int(count)
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def _touch_run(session: Session, run_id: str) -> None:
+    """Mark the run as active now; refuses an unknown run before anything is written."""
+    result = session.execute(
+        update(Run).where(Run.id == run_id).values(updated_at=utcnow()).execution_options(**NO_SYNC)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StoreError(f"no run {run_id!r} in this database")
