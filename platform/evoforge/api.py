@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evoforge.config import RunConfig, build_config
+from evoforge.config import ConfigError, RunConfig, build_config
 from evoforge.folder_tasks import is_task_folder, load_task_folder
 from evoforge.orchestrator.loop import Orchestrator
 from evoforge.plugin_manager import PluginError, registry
+from evoforge.proposals import ProposerUnavailable
 from evoforge.store.database import Database, open_database
 from evoforge.store.repository import Repository
 from evoforge.task import Task
@@ -55,10 +56,22 @@ def create_run(task: Task, config: RunConfig, database: Database) -> str:
         resources = task.resources.model_copy(update={"timeout_s": config.eval_timeout_s})
         task = task.model_copy(update={"resources": resources})
     registry().lookup("strategies", config.strategy)
-    registry().lookup("proposers", config.proposer)
+    check_proposer(task, config)
     registry().lookup("executors", config.executor)
     registry().lookup("sandboxes", config.sandbox)
     return Repository(database).create_run(task, config.model_dump(mode="json"), config.seed)
+
+
+def check_proposer(task: Task, config: RunConfig) -> None:
+    """Build the run's proposer once, so bad options or a missing key stop the run
+    before it starts (and before the options are stored), with one line naming the fix."""
+    proposer = registry().lookup("proposers", config.proposer)
+    try:
+        proposer(task=task, **config.proposer_options)
+    except ProposerUnavailable:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"proposer {config.proposer!r}: {exc}") from None
 
 
 def execute_run(database: Database, run_id: str) -> RunOutcome:

@@ -122,10 +122,19 @@ def _from_toml(folder: Path) -> Task:
         import json
 
         data["instances"] = json.loads((folder / instances_file).read_text())
+    data["prompts"] = {**_prompt_files(folder), **data.get("prompts", {})}
     data.setdefault("name", folder.name)
     data.setdefault("python_path", [str(folder)])
     data["source"] = str(folder)
     return _validated(data, where)
+
+
+def _prompt_files(folder: Path) -> dict[str, str]:
+    """`prompts/<template>.txt` files: a proposer's prompt templates, by name."""
+    found = folder / "prompts"
+    if not found.is_dir():
+        return {}
+    return {path.stem: path.read_text() for path in sorted(found.glob("*.txt"))}
 
 
 def _from_task_py(folder: Path) -> Task:
@@ -142,6 +151,7 @@ def _from_task_py(folder: Path) -> Task:
         raise TaskFolderError(f"{where}: define TASK = Task(...) or def task() -> Task")
     data = found.model_dump() if isinstance(found, Task) else dict(found)
     data["evaluate"] = _reference(folder, data["evaluate"], where)
+    data["prompts"] = {**_prompt_files(folder), **(data.get("prompts") or {})}
     data.setdefault("python_path", [str(folder)])
     data["source"] = str(folder)
     data.setdefault("name", folder.name)

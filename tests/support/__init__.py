@@ -1,0 +1,1 @@
+"""Test support: real services and servers the tests start on loopback."""
