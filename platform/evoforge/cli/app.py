@@ -11,10 +11,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from evoforge.config import ConfigError, build_config, load_config_file
+from evoforge.config import (
+    ConfigError,
+    build_config,
+    load_config_file,
+    model_proposer_options,
+)
 from evoforge.export import ExportError
 from evoforge.folder_tasks import TaskFolderError
 from evoforge.plugin_manager import PluginError
+from evoforge.proposals import ProposerUnavailable
 from evoforge.protocols import SandboxUnavailable
 from evoforge.store.database import StoreError
 
@@ -34,6 +40,7 @@ USER_ERRORS = (
     StoreError,
     ExportError,
     SandboxUnavailable,
+    ProposerUnavailable,
 )
 T = TypeVar("T")
 
@@ -119,6 +126,24 @@ def run(
     proposals: Annotated[
         int | None, typer.Option("--proposal-slots", "-P", help="proposals in flight")
     ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="litellm model string, optionally MODEL=WEIGHT; repeat for an ensemble "
+            "(selects the llm proposer)",
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server URL for the models")
+    ] = None,
+    mode_weights: Annotated[
+        str | None, typer.Option(help="llm edit modes, e.g. diff=0.6,full=0.3,crossover=0.1")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option(help="llm sampling temperature")] = None,
+    max_cost: Annotated[
+        float | None, typer.Option(help="stop when model calls have cost this many USD")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="run config file (TOML or YAML)")] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
@@ -134,6 +159,7 @@ def run(
         "max_wall_s": max_time,
         "target_score": target,
         "patience": patience,
+        "max_cost_usd": max_cost,
         "strategy": strategy,
         "proposer": proposer,
         "sandbox": sandbox,
@@ -141,7 +167,17 @@ def run(
         "evaluation_slots": evaluations,
         "proposal_slots": proposals,
     }
-    base = _guard(lambda: load_config_file(config)) if config else {}
+    from_file = _guard(lambda: load_config_file(config)) if config else {}
+    base = _guard(
+        lambda: model_proposer_options(
+            from_file,
+            proposer=proposer,
+            models=model,
+            api_base=api_base,
+            mode_weights=mode_weights,
+            temperature=temperature,
+        )
+    )
     run_config = _guard(lambda: build_config(base, overrides))
     resolved = _guard(lambda: resolve_task(task))
     database = _guard(lambda: open_database(db))
@@ -222,18 +258,21 @@ def show(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show a run: status, evaluation counts by status, seed and best scores."""
-    from evoforge.cli.render import show_summary, top_table
+    """Show a run: status, evaluations by status, scores, proposals and spend per model."""
+    from evoforge.cli.render import show_summary, spend_table, top_table
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
     database = _guard(lambda: open_database(db))
     repo = Repository(database)
     summary = _guard(lambda: repo.run_summary(run_id))
+    spend = repo.spend_report(run_id)
     if as_json:
-        _print_json(summary)
+        _print_json({**summary, "spend": spend})
         return
     show_summary(console, summary)
+    if spend["proposals"]["total"] or spend["calls"]:
+        console.print(spend_table(spend))
     best = repo.top_candidates(run_id, 5)
     if best:
         console.print(top_table(best))

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evoforge.jobs import EVALUATION_STATUSES
+from evoforge.proposals import PROPOSAL_STATUSES
 
 
 def _score(value: float | None) -> str:
@@ -60,6 +61,40 @@ def top_table(candidates: list[Any]) -> Table:
     return table
 
 
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def spend_table(report: dict[str, Any]) -> Table:
+    """Proposals by outcome, then calls, tokens and dollars per model."""
+    counts = report["proposals"]
+    outcome = ", ".join(f"{k} {counts.get(k, 0)}" for k in PROPOSAL_STATUSES)
+    table = Table(
+        title="proposals and spend",
+        caption=(
+            f"proposals: {outcome}; {report['improvements']} improvement(s), "
+            f"{_usd(report['cost_per_improvement'])} per improvement"
+        ),
+    )
+    for column in ("model", "calls", "errors", "tokens in", "tokens out", "cost", "children",
+                   "improvements", "$/improvement"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "model" else "right")
+    rows = [*report["models"], {"model": "total", **report, "cost_usd": report["spend_usd"]}]
+    for row in rows:
+        table.add_row(
+            row["model"],
+            str(row["calls"]),
+            str(row["errors"]),
+            str(row["tokens_in"]),
+            str(row["tokens_out"]),
+            _usd(row["cost_usd"]),
+            str(row.get("children", "")),
+            str(row["improvements"]),
+            _usd(row["cost_per_improvement"]),
+        )
+    return table
+
+
 def show_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"run {summary['run_id']}")
     table.add_column(style="bold")
@@ -76,6 +111,15 @@ def show_summary(console: Console, summary: dict[str, Any]) -> None:
         ("reference", _score(summary.get("reference_score"))),
         ("duration", f"{summary.get('duration_s') or 0:.1f} s"),
     ]
+    if summary.get("proposer_calls"):
+        rows.append(
+            (
+                "spend",
+                f"{_usd(summary.get('spend_usd'))} over {summary['proposer_calls']} model "
+                f"call(s), {summary.get('tokens_in', 0)} tokens in, "
+                f"{summary.get('tokens_out', 0)} out",
+            )
+        )
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
