@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from evoforge.proposals import PROPOSAL_STATUSES, RejectedAttempt
 from evoforge.proposals import ProposerCall as ProposerCallRecord
@@ -63,45 +63,48 @@ class ProposalQueries:
                 f"proposal status {status!r} is not one of {', '.join(PROPOSAL_STATUSES)}"
             )
         now = utcnow()
+        # Core inserts, not ORM objects: this runs once per proposal in the event loop.
         rows = [
-            ProposerCall(
-                run_id=run_id,
-                candidate_id=candidate_id,
-                proposer=text(proposer),
-                model=text(call.model),
-                prompt=text(call.prompt),
-                response=text(call.response),
-                tokens_in=int(call.tokens_in),
-                tokens_out=int(call.tokens_out),
-                cost_usd=finite(call.cost_usd) or 0.0,
-                latency_s=finite(call.latency_s) or 0.0,
-                error=text(call.error),
-                created_at=now,
-            )
+            {
+                "run_id": run_id,
+                "candidate_id": candidate_id,
+                "proposer": text(proposer),
+                "model": text(call.model),
+                "prompt": text(call.prompt),
+                "response": text(call.response),
+                "tokens_in": int(call.tokens_in),
+                "tokens_out": int(call.tokens_out),
+                "cost_usd": finite(call.cost_usd) or 0.0,
+                "latency_s": finite(call.latency_s) or 0.0,
+                "error": text(call.error),
+                "created_at": now,
+            }
             for call in calls
         ]
-        proposal = Proposal(
-            run_id=run_id,
-            seq=seq,
-            parent_id=parent_id,
-            candidate_id=candidate_id,
-            proposer=text(proposer),
-            kind=text(kind)[:KIND_CHARS],
-            status=status,
-            reason=text(reason),
-            cost_usd=sum(row.cost_usd for row in rows),
-            tokens_in=sum(row.tokens_in for row in rows),
-            tokens_out=sum(row.tokens_out for row in rows),
-            created_at=now,
-        )
+        proposal = {
+            "run_id": run_id,
+            "seq": seq,
+            "parent_id": parent_id,
+            "candidate_id": candidate_id,
+            "proposer": text(proposer),
+            "kind": text(kind)[:KIND_CHARS],
+            "status": status,
+            "reason": text(reason),
+            "cost_usd": sum(row["cost_usd"] for row in rows),
+            "tokens_in": sum(row["tokens_in"] for row in rows),
+            "tokens_out": sum(row["tokens_out"] for row in rows),
+            "created_at": now,
+        }
         with self._db.session() as session:
             _touch_run(session, run_id)
-            session.add(proposal)
-            session.flush()  # assigns proposal.id
-            for row in rows:
-                row.proposal_id = proposal.id
-            session.add_all(rows)
-        return proposal.id
+            proposal_id = int(
+                session.execute(insert(Proposal).values(proposal)).inserted_primary_key[0]
+            )
+            if rows:
+                session.execute(
+                    insert(ProposerCall), [{**row, "proposal_id": proposal_id} for row in rows]
+                )
+        return proposal_id
 
     def recent_rejections(self, run_id: str, limit: int = 3) -> list[RejectedAttempt]:
         """The latest proposals that produced no child (rejected or failed), newest
