@@ -157,8 +157,15 @@ class Orchestrator:
                     )
                     if limit is not None and committed >= limit:
                         break
-                    if len(self.queue) >= cfg.evaluation_slots:
-                        break  # enough work queued; don't race ahead of the evaluators
+                    if (
+                        len(self.queue) + len(proposals)
+                        >= cfg.evaluation_slots + cfg.proposal_slots
+                    ):
+                        # Enough work queued. Gating on the queue alone would idle the
+                        # proposers whenever E children wait, and a slow model then
+                        # needs its full latency to refill: the slots starve. Children
+                        # queued plus proposals in flight stay within P + E instead.
+                        break
                     pending = self._start_proposal()
                     proposals[asyncio.create_task(self._propose(pending))] = pending
             elif not self._spend_exhausted():
