@@ -24,3 +24,4 @@ test: lint
 bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/strategies.py
+	$(PY) benchmarks/pipeline.py

@@ -41,6 +41,7 @@ def test_wheel_maps_every_folder_into_the_evoforge_namespace(wheel: Path) -> Non
     for expected in (
         "evoforge/hookspecs.py",
         "evoforge/plugins/proposers/mutate.py",
+        "evoforge/plugins/proposers/llm/templates/diff.txt",
         "evoforge/evaluators/circle_packing/evaluate.py",
         "evoforge/sandboxes/harness.py",
         "evoforge/store/migrations/env.py",

@@ -127,4 +127,7 @@ class NoveltyFilter:
             index = item["index"] if isinstance(item, dict) else item.index
             vector = item["embedding"] if isinstance(item, dict) else item.embedding
             self.cache[digests[index]] = [float(x) for x in vector]
+        while len(self.cache) > 4 * self.options.memory:  # parents and inspirations pile up
+            oldest = next(d for d in self.cache if d not in self.recent)
+            del self.cache[oldest]
         return [call]

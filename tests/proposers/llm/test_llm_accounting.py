@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from cli_helpers import cli_json, run_cli
@@ -130,7 +131,7 @@ def test_keys_come_from_dotenv_and_are_never_stored(
     assert outcome.summary["evaluations"]["total"] == 2
     database = db_url.removeprefix("sqlite:///")
     stored = b"".join(
-        open(path, "rb").read()
+        Path(path).read_bytes()
         for path in (database, database + "-wal")
         if os.path.exists(path)
     )
@@ -201,3 +202,33 @@ def test_llm_flags_without_a_model_say_what_is_missing(toy_task, tmp_path) -> No
     result = run_cli("run", str(toy_task), "--temperature", "0.3", cwd=tmp_path)
     assert result.returncode == 2
     assert "--model" in result.stderr
+
+
+def test_a_run_config_file_sets_models_modes_and_concurrency(toy_task, tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'config.db'}"
+    with ScriptedModelServer(default=good_diff) as server:
+        config = tmp_path / "run.toml"
+        config.write_text(
+            f"""
+proposer = "llm"
+proposal_slots = 3
+evaluation_slots = 1
+strategy = "greedy"
+[proposer_options]
+temperature = 0.1
+mode_weights = {{ diff = 1.0 }}
+models = [
+  {{ model = "openai/first", api_base = "{server.api_base}", weight = 2 }},
+  {{ model = "openai/second", api_base = "{server.api_base}", weight = 1 }},
+]
+[budget]
+max_evaluations = 5
+"""
+        )
+        summary = cli_json("run", str(toy_task), "--config", str(config), "--db", db)
+        seen = server.chat_requests()
+    assert summary["evaluations"]["total"] == 5
+    assert {r.body["temperature"] for r in seen} == {0.1}
+    assert {r.model for r in seen} <= {"first", "second"}
+    stored = cli_json("runs", "--db", db)
+    assert stored[0]["run_id"] == summary["run_id"]
