@@ -86,7 +86,14 @@ def responder(latency: float):
 
 def proposer_options(api_base: str) -> dict:
     return {
-        "models": [{"model": "openai/bench", "api_base": api_base}],
+        "models": [
+            {
+                "model": "openai/bench",
+                "api_base": api_base,
+                "input_cost_per_million": 0.0,  # a local model: free, and priced as such
+                "output_cost_per_million": 0.0,
+            }
+        ],
         "mode_weights": {"diff": 1.0},
     }
 
