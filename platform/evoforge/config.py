@@ -105,7 +105,7 @@ def model_proposer_options(
         if chosen not in (None, "llm"):
             raise ConfigError(f"--model needs the llm proposer, not {chosen!r}; drop --proposer")
         chosen = "llm"
-        options["models"] = [_model_entry(text) for text in models]
+        options["models"] = [parse_model_entry(text) for text in models]
         options.pop("model", None)
     given = {
         "--api-base": api_base,
@@ -122,10 +122,10 @@ def model_proposer_options(
         entries = options.get("models") or []
         options["models"] = [
             {**entry, "api_base": entry.get("api_base") or api_base}
-            for entry in (e if isinstance(e, dict) else _model_entry(e) for e in entries)
+            for entry in (e if isinstance(e, dict) else parse_model_entry(e) for e in entries)
         ]
     if mode_weights is not None:
-        options["mode_weights"] = _weights(mode_weights)
+        options["mode_weights"] = parse_weights(mode_weights)
     if temperature is not None:
         options["temperature"] = temperature
     if chosen is not None:
@@ -135,7 +135,8 @@ def model_proposer_options(
     return merged
 
 
-def _model_entry(text: str) -> dict[str, Any]:
+def parse_model_entry(text: str) -> dict[str, Any]:
+    """`MODEL` or `MODEL=WEIGHT` (the CLI's form, also accepted in config files)."""
     name, sep, weight = text.rpartition("=")
     if sep and name:
         try:
@@ -145,14 +146,15 @@ def _model_entry(text: str) -> dict[str, Any]:
     return {"model": text}
 
 
-def _weights(text: str) -> dict[str, float]:
+def parse_weights(text: str) -> dict[str, float]:
+    """`"diff=0.6,full=0.3,crossover=0.1"` as a dict."""
     weights: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, number = part.partition("=")
         try:
-            weights[name.strip()] = float(number) if sep else float("nan")
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(number)
         except ValueError:
-            weights[name.strip()] = float("nan")
-        if weights[name.strip()] != weights[name.strip()]:
-            raise ConfigError(f"--mode-weights: {part!r} must look like diff=0.6")
+            raise ConfigError(f"weight {part!r} must look like name=0.6") from None
     return weights

@@ -34,7 +34,7 @@ from sqlalchemy.types import TypeDecorator
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "interrupted")
 """A run is `running` until the orchestrator records how it ended."""
 
-CANDIDATE_KINDS: tuple[str, ...] = ("seed", "mutation", "rewrite", "crossover")
+CANDIDATE_KINDS: tuple[str, ...] = ("seed", "mutation", "diff", "rewrite", "crossover")
 """The kinds built-in proposers write; third-party proposers may store others."""
 
 CANDIDATE_STATUSES: tuple[str, ...] = ("pending", "evaluated")

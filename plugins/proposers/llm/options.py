@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evoforge.config import parse_model_entry, parse_weights
+
 Mode = Literal["diff", "full", "crossover"]
 MODES: tuple[Mode, ...] = ("diff", "full", "crossover")
 DEFAULT_MODE_WEIGHTS: dict[Mode, float] = {"diff": 0.6, "full": 0.3, "crossover": 0.1}
@@ -56,13 +58,7 @@ class ModelSpec(BaseModel):
     def _from_text(cls, value: Any) -> Any:
         """`"openai/gpt-4o-mini"` or `"openai/gpt-4o-mini=0.7"` (the CLI's form)."""
         if isinstance(value, str):
-            name, sep, weight = value.rpartition("=")
-            if sep and name:
-                try:
-                    return {"model": name, "weight": float(weight)}
-                except ValueError:
-                    pass
-            return {"model": value}
+            return parse_model_entry(value)
         if isinstance(value, dict):
             _refuse_secrets(value, f"model {value.get('model', '?')!r}")
             _refuse_secrets(value.get("extra") or {}, f"model {value.get('model', '?')!r} extra")
@@ -146,17 +142,3 @@ class LLMOptions(BaseModel):
         if not any(m.weight > 0 for m in models):
             raise ValueError("give at least one model a weight > 0")
         return models
-
-
-def parse_weights(text: str) -> dict[str, float]:
-    """`"diff=0.6,full=0.3,crossover=0.1"` (the CLI's form) as a dict."""
-    weights: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, number = part.partition("=")
-        if not sep:
-            raise ValueError(f"mode weight {part!r} must look like diff=0.6")
-        try:
-            weights[name.strip()] = float(number)
-        except ValueError:
-            raise ValueError(f"mode weight {part!r}: {number!r} is not a number") from None
-    return weights

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from evoforge.plugins.proposers.llm.bandit import ModelBandit
 from evoforge.plugins.proposers.llm.credentials import load_env_file, resolve_key
 from evoforge.plugins.proposers.llm.edit_errors import EditRejected
-from evoforge.plugins.proposers.llm.ensemble import AllModelsFailed, ModelEnsemble
+from evoforge.plugins.proposers.llm.ensemble import AllModelsFailed, Answer, ModelEnsemble
 from evoforge.plugins.proposers.llm.novelty import NoveltyFilter, NoveltyUnavailable
 from evoforge.plugins.proposers.llm.options import MODES, LLMOptions, Mode
 from evoforge.plugins.proposers.llm.prompts import PromptContext, load_templates, render
@@ -177,7 +177,7 @@ class LLMProposer:
         rng: random.Random,
         calls: list[ProposerCall],
         kind: str,
-    ) -> Any:
+    ) -> Answer:
         try:
             answer = await self.ensemble.ask(messages, rng)
         except AllModelsFailed as failed:
