@@ -135,3 +135,44 @@ def test_a_bandit_run_asks_the_improving_model_more_often(toy_task, db_url) -> N
         good = len(server.chat_requests("good"))
         bad = len(server.chat_requests("worse"))
     assert good > 2 * bad >= 2
+
+
+def test_a_prompt_shows_every_file_inspirations_with_scores_and_failure_reasons() -> None:
+    from evoforge.plugins.proposers.llm.prompts import PromptContext, load_templates, render
+    from evoforge.proposals import CandidateView, ProposalRequest, RejectedAttempt
+    from evoforge.task import ArtifactFile, Task
+
+    task = Task(
+        name="two_files",
+        objective="Schedule faster.",
+        files=[
+            ArtifactFile(
+                name="policy.py", seed="# EVOLVE-BLOCK-START\nK = 1\n# EVOLVE-BLOCK-END\n"
+            ),
+            ArtifactFile(name="params.json", seed='{"window": 4}\n'),
+        ],
+        evaluate="x:evaluate",
+    )
+
+    def view(cid: str, score: float | None, status: str = "ok", **extra) -> CandidateView:
+        return CandidateView(
+            id=cid, files=task.seed_files(), score=score, fitness=score or 0.0, status=status,
+            **extra,
+        )  # fmt: skip
+
+    request = ProposalRequest(
+        task=task,
+        parent=view("parent", 1.5, feedback="case 7 missed its deadline", log_tail="warn: slow"),
+        inspirations=[view("insp1", 2.25, metrics={"latency": 0.5})],
+        recent_failures=[view("bad", None, "timeout", reason="timed out after 60 s")],
+        recent_rejections=[RejectedAttempt("diff", "SEARCH block 1 does not match")],
+    )
+    context = PromptContext(request, None, inspirations=3, failures=3, feedback_chars=2000)
+    text = render(load_templates(task)["diff"], context)
+    assert "### params.json" in text and "### policy.py" in text
+    assert "case 7 missed its deadline" in text and "warn: slow" in text
+    assert "Version insp1: score 2.25" in text and "latency=0.5" in text
+    assert "timed out after 60 s" in text and "SEARCH block 1 does not match" in text
+    assert "<<<<<<< SEARCH policy.py" in text  # the format names the first file
+    system = render(load_templates(task)["system"], context)
+    assert "Schedule faster." in system and "higher is better" in system
