@@ -34,6 +34,10 @@ packages, package_dir = discover()
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "*.md", "Dockerfile*"]},
+    package_data={
+        "": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "*.md", "Dockerfile*"],
+        # Data folders without an __init__.py: prompt templates.
+        "evoforge.plugins.proposers.llm": ["templates/*.txt"],
+    },
     include_package_data=True,
 )

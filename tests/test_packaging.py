@@ -89,6 +89,8 @@ def test_installed_wheel_in_a_fresh_venv_lists_tasks(wheel: Path, tmp_path: Path
             str(venv / "bin" / "python"),
             "-c",
             "import platform, evoforge.plugins, evoforge.sandboxes.harness;"
+            "from evoforge.plugins.proposers.llm.prompts import default_template;"
+            "assert 'SEARCH' in default_template('diff');"
             "print(platform.__file__)",
         ],
         capture_output=True,

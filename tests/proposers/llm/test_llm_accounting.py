@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import cli_json, run_cli
-from conftest import good_diff, run_llm, stored_calls
+from support.llm_runs import good_diff, run_llm, stored_calls
 from support.model_server import Reply, Script, ScriptedModelServer
 
 from evoforge.config import ConfigError
@@ -131,9 +131,7 @@ def test_keys_come_from_dotenv_and_are_never_stored(
     assert outcome.summary["evaluations"]["total"] == 2
     database = db_url.removeprefix("sqlite:///")
     stored = b"".join(
-        Path(path).read_bytes()
-        for path in (database, database + "-wal")
-        if os.path.exists(path)
+        Path(path).read_bytes() for path in (database, database + "-wal") if os.path.exists(path)
     )
     assert secret.encode() not in stored
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import diff_to, run_llm, stored_calls
+from support.llm_runs import diff_to, run_llm, stored_calls
 from support.model_server import Script, ScriptedModelServer
 
 from evoforge.config import ConfigError
@@ -23,14 +23,12 @@ def test_a_task_folder_overrides_a_prompt_template(toy_task, db_url) -> None:
     assert user.startswith("HOUSE RULES for score.")
     assert "X = 1.0" in user
     # The system template was not overridden: the default still carries the objective.
-    assert "Move X to the hidden target." in server.chat_requests()[0].body["messages"][0][
-        "content"
-    ]
+    assert (
+        "Move X to the hidden target." in server.chat_requests()[0].body["messages"][0]["content"]
+    )
 
 
-def test_a_template_with_an_unknown_placeholder_is_refused_before_the_run(
-    toy_task, db_url
-) -> None:
+def test_a_template_with_an_unknown_placeholder_is_refused_before_the_run(toy_task, db_url) -> None:
     (toy_task / "prompts").mkdir()
     (toy_task / "prompts" / "full.txt").write_text("$files\n$parnet_feedback\n")
     with pytest.raises(ConfigError, match=r"\$parnet_feedback.*known: \$objective"):
@@ -110,7 +108,7 @@ def test_the_bandit_prefers_a_model_that_improves_when_prices_are_equal() -> Non
 
 
 def test_a_bandit_run_asks_the_improving_model_more_often(toy_task, db_url) -> None:
-    from conftest import current_x, good_diff
+    from support.llm_runs import current_x, good_diff
     from support.model_server import Reply
 
     def worse(request):
@@ -127,8 +125,13 @@ def test_a_bandit_run_asks_the_improving_model_more_often(toy_task, db_url) -> N
             bandit=True,
             bandit_exploration=0.3,
             models=[
-                {"model": f"openai/{name}", "api_base": server.api_base, "weight": 1.0,
-                 "input_cost_per_million": 1.0, "output_cost_per_million": 1.0}
+                {
+                    "model": f"openai/{name}",
+                    "api_base": server.api_base,
+                    "weight": 1.0,
+                    "input_cost_per_million": 1.0,
+                    "output_cost_per_million": 1.0,
+                }
                 for name in ("good", "worse")
             ],  # fmt: skip
         )

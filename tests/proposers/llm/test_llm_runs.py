@@ -7,7 +7,7 @@ store, and the run completes its budget.
 from __future__ import annotations
 
 import pytest
-from conftest import diff_to, good_diff, rewrite_to, run_llm, stored_calls
+from support.llm_runs import diff_to, good_diff, rewrite_to, run_llm, stored_calls
 from support.model_server import Reply, Script, ScriptedModelServer
 
 from evoforge.proposals import ProposerUnavailable
@@ -134,9 +134,10 @@ def test_http_500_on_the_first_model_falls_back_to_the_second(toy_task, db_url, 
         ("openai/primary", True),
         ("openai/backup", False),
     ]
-    assert "by openai/backup" in store().candidate_detail(proposal["candidate_id"])[
-        "candidate"
-    ]["note"]
+    assert (
+        "by openai/backup"
+        in store().candidate_detail(proposal["candidate_id"])["candidate"]["note"]
+    )
 
 
 def test_a_response_after_the_timeout_fails_the_proposal_and_the_run_goes_on(
