@@ -32,6 +32,7 @@ from evoforge.proposals import (
 from evoforge.protocols import Selection
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
+from evoforge.store.rows import LOG_TAIL_CHARS
 from evoforge.task import Task
 
 log = logging.getLogger(__name__)
@@ -345,7 +346,7 @@ class Orchestrator:
             metrics=outcome.metrics,
             feedback=outcome.feedback,
             reason=outcome.reason,
-            log_tail=outcome.stderr[-2000:],
+            log_tail=outcome.stderr[-LOG_TAIL_CHARS:],
         )
         if outcome.status != "ok":
             self.failures.appendleft(evaluated)

@@ -174,8 +174,6 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    for prefix in ("litellm.",):
-        text = text.removeprefix(prefix)
+    text = str(exc).strip().removeprefix("litellm.")
     line = text.splitlines()[0] if text else type(exc).__name__
     return line[:300]

@@ -79,7 +79,9 @@ class LLMProposer:
             if novelty is not None
             else None
         )
-        # content hash -> (model, parent fitness, cost): what `observe` credits.
+        # content hash -> (model, parent fitness, cost): what `observe` credits to the
+        # bandit. A duplicate child is never evaluated, so its entry stays: bounded by
+        # the run's duplicates, and only kept when the bandit is on.
         self._origins: dict[str, tuple[str, float, float]] = {}
 
     # -- the protocol -------------------------------------------------------------------
@@ -125,8 +127,9 @@ class LLMProposer:
                     ),
                 },
             ]
-        cost = sum(c.cost_usd for c in calls)
-        self._origins[content_hash(child)] = (answer.model, request.parent.fitness, cost)
+        if self.bandit is not None:
+            cost = sum(c.cost_usd for c in calls)
+            self._origins[content_hash(child)] = (answer.model, request.parent.fitness, cost)
         if self.novelty is not None:
             self.novelty.remember(child, "an earlier child")
         note = f"{kind} by {answer.model}"
@@ -142,8 +145,10 @@ class LLMProposer:
 
     def observe(self, candidate: CandidateView) -> None:
         """Credit the model that wrote an evaluated child (feeds the bandit)."""
+        if self.bandit is None:
+            return
         origin = self._origins.pop(content_hash(candidate.files), None)
-        if origin is None or self.bandit is None:
+        if origin is None:
             return
         model, parent_fitness, cost = origin
         self.bandit.record(model, candidate.fitness > parent_fitness, cost)
