@@ -48,7 +48,11 @@ def test_seeded_run_with_concurrency_one_is_reproducible(tmp_path, strategy: str
         )
         histories.append(_history(url, outcome.run_id))
     assert len(histories[0]) == 15
-    assert histories[0] == histories[1]
+    # The same candidates in the same order; scores agree to float noise only, because
+    # numpy's SIMD reductions round differently with the alignment of a fresh process.
+    assert [h for h, _ in histories[0]] == [h for h, _ in histories[1]]
+    for (_, first), (_, second) in zip(histories[0], histories[1], strict=True):
+        assert second == pytest.approx(first, rel=1e-9, abs=1e-12)
 
 
 def test_identical_artifacts_are_never_evaluated_twice(db_url: str) -> None:
