@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.config import ConfigError, RunConfig, build_config
+from evoforge.executors.gpu_slots import parse_gpus
 from evoforge.folder_tasks import is_task_folder, load_task_folder
-from evoforge.orchestrator.loop import Orchestrator
+from evoforge.orchestrator.loop import Orchestrator, check_executor, new_executor
 from evoforge.plugin_manager import PluginError, registry
 from evoforge.proposals import ProposerUnavailable
 from evoforge.store.database import Database, open_database
@@ -59,7 +60,27 @@ def create_run(task: Task, config: RunConfig, database: Database) -> str:
     check_proposer(task, config)
     registry().lookup("executors", config.executor)
     registry().lookup("sandboxes", config.sandbox)
+    asyncio.run(preflight(task, config))
     return Repository(database).create_run(task, config.model_dump(mode="json"), config.seed)
+
+
+async def preflight(task: Task, config: RunConfig) -> None:
+    """Let the executor refuse the run (sandbox unusable here, a GPU task but no GPU)
+    before it is stored, so a refused run leaves nothing behind to resume."""
+    executor = new_executor(config)
+    try:
+        check_executor(executor, config, task)
+    finally:
+        await executor.aclose()
+
+
+def check_run(
+    database: Database, run_id: str, executor_options: dict[str, Any] | None = None
+) -> None:
+    """The same refusal for a stored run about to be resumed (on this machine, with
+    these executor options), raised before any progress is shown."""
+    stored = Orchestrator(database, run_id, executor_options)
+    asyncio.run(preflight(stored.task, stored.config))
 
 
 def check_proposer(task: Task, config: RunConfig) -> None:
@@ -74,9 +95,15 @@ def check_proposer(task: Task, config: RunConfig) -> None:
         raise ConfigError(f"proposer {config.proposer!r}: {exc}") from None
 
 
-def execute_run(database: Database, run_id: str) -> RunOutcome:
-    """Run (or resume) a stored run to the end of its budget."""
-    summary = asyncio.run(Orchestrator(database, run_id).run())
+def execute_run(
+    database: Database, run_id: str, executor_options: dict[str, Any] | None = None
+) -> RunOutcome:
+    """Run (or resume) a stored run to the end of its budget.
+
+    `executor_options` override the stored ones for this session (e.g. `{"gpus": [1]}`
+    when resuming on another machine).
+    """
+    summary = asyncio.run(Orchestrator(database, run_id, executor_options).run())
     return _outcome(database, run_id, summary)
 
 
@@ -98,7 +125,8 @@ def run_task(
     config: dict[str, Any] | None = None,
     **options: Any,
 ) -> RunOutcome:
-    """Run a task end to end; options are RunConfig or Budget fields (e.g. max_evaluations)."""
+    """Run a task end to end; options are RunConfig or Budget fields (e.g. max_evaluations),
+    or `gpus` (ids like `[0, 1]` or `"0,1"`; empty for none; default: this machine's)."""
     resolved = resolve_task(task)
     run_config = build_config(config or {}, options)
     database = open_database(db)
@@ -106,8 +134,23 @@ def run_task(
     return execute_run(database, run_id)
 
 
-def resume_run(run_id: str, *, db: str | None = None) -> RunOutcome:
-    """Continue a run that was interrupted or killed, from what the store holds."""
+def resume_run(
+    run_id: str, *, db: str | None = None, gpus: str | list[int] | None = None
+) -> RunOutcome:
+    """Continue a run that was interrupted or killed, from what the store holds.
+
+    `gpus` replaces the run's GPU ids for this session; None keeps the stored choice.
+    """
     database = open_database(db)
     Repository(database).get_run(run_id)  # clear error for an unknown id
-    return execute_run(database, run_id)
+    return execute_run(database, run_id, gpu_executor_options(gpus))
+
+
+def gpu_executor_options(gpus: str | list[int] | None) -> dict[str, Any] | None:
+    """The executor options a `gpus` argument stands for (None: leave them as stored)."""
+    if gpus is None:
+        return None
+    try:
+        return {"gpus": parse_gpus(gpus)}
+    except ValueError as exc:
+        raise ConfigError(f"gpus {gpus!r}: {exc}") from None

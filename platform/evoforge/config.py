@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from evoforge.executors.gpu_slots import parse_gpus
 
 
 class Budget(BaseModel):
@@ -42,6 +44,15 @@ class RunConfig(BaseModel):
     )
     budget: Budget = Field(default_factory=Budget)
 
+    @field_validator("executor_options")
+    @classmethod
+    def _gpu_ids(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Store `gpus` as a list of ids, so a typo fails now rather than at the first
+        evaluation; absent (or null) means the executor discovers the machine's GPUs."""
+        if options.get("gpus") is None:
+            return options
+        return {**options, "gpus": parse_gpus(options["gpus"])}
+
 
 class ConfigError(ValueError):
     """A run config file or option is invalid; the message names the field."""
@@ -65,7 +76,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
-    """Merge file options with command-line overrides (which win)."""
+    """Merge file options with command-line overrides (which win).
+
+    `gpus` is an executor option, taken at the top level because it is the one
+    executor option users set per machine (`--gpus`, `run_task(gpus=[0])`).
+    """
     merged = {**base}
     budget = {**merged.pop("budget", {})}
     for key, value in overrides.items():
@@ -73,6 +88,8 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
             continue
         if key in Budget.model_fields:
             budget[key] = value
+        elif key == "gpus":
+            merged["executor_options"] = {**(merged.get("executor_options") or {}), "gpus": value}
         else:
             merged[key] = value
     merged["budget"] = budget
@@ -82,6 +99,16 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid run option {where}: {first['msg']}") from exc
+
+
+def gpu_option(text: str | None) -> list[int] | None:
+    """`--gpus 0,1` as GPU ids; empty or `none` is no GPUs; not given (None) is discovery."""
+    if text is None:
+        return None
+    try:
+        return parse_gpus(text)
+    except ValueError as exc:
+        raise ConfigError(f"--gpus {text!r}: {exc}") from None
 
 
 def model_proposer_options(

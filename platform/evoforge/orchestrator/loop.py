@@ -55,6 +55,25 @@ def unified_diff(parent: dict[str, str], child: dict[str, str]) -> str:
     return "".join(chunks)
 
 
+def new_executor(config: RunConfig) -> Any:
+    return registry().lookup("executors", config.executor)(
+        slots=config.evaluation_slots,
+        sandbox_options=config.sandbox_options,
+        **config.executor_options,
+    )
+
+
+def check_executor(executor: Any, config: RunConfig, task: Task) -> None:
+    """Raise the executor's one-line refusal (its sandbox cannot run here or lacks the
+    task's image, or the task needs a GPU it does not have); both checks are optional
+    for executor plugins."""
+    if hasattr(executor, "check"):
+        executor.check(config.sandbox)
+    check_task = getattr(executor, "check_task", None)
+    if check_task is not None:
+        check_task(task, config.sandbox)
+
+
 @dataclass
 class _Pending:
     """A proposal in flight, with the selection that asked for it."""
@@ -66,12 +85,22 @@ class _Pending:
 
 
 class Orchestrator:
-    def __init__(self, database: Database, run_id: str) -> None:
+    def __init__(
+        self, database: Database, run_id: str, executor_options: dict[str, Any] | None = None
+    ) -> None:
+        """`executor_options` override the stored ones for this session only (`resume
+        --gpus`): which GPUs to use belongs to the machine, not to the run."""
         self.repo = Repository(database)
         self.run_id = run_id
         run = self.repo.get_run(run_id)
         self.task = Task.model_validate(run.task_json)
-        self.config = RunConfig.model_validate(run.config_json)
+        config = dict(run.config_json)
+        if executor_options:
+            config["executor_options"] = {
+                **(config.get("executor_options") or {}),
+                **executor_options,
+            }
+        self.config = RunConfig.model_validate(config)
         self.hooks = registry().manager.hook
         self.progress = Progress()
         self.queue: deque[CandidateView] = deque()
@@ -94,12 +123,8 @@ class Orchestrator:
         )
 
     def _build_executor(self) -> Any:
-        cfg = self.config
-        executor = registry().lookup("executors", cfg.executor)(
-            slots=cfg.evaluation_slots, sandbox_options=cfg.sandbox_options, **cfg.executor_options
-        )
-        if hasattr(executor, "check"):
-            executor.check(cfg.sandbox)
+        executor = new_executor(self.config)
+        check_executor(executor, self.config, self.task)
         return executor
 
     def _rng(self, seq: int) -> random.Random:
