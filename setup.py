@@ -36,8 +36,9 @@ setup(
     package_dir=package_dir,
     package_data={
         "": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "*.md", "Dockerfile*"],
-        # Data folders without an __init__.py: prompt templates.
+        # Data folders without an __init__.py: prompt templates, sandbox Dockerfiles.
         "evoforge.plugins.proposers.llm": ["templates/*.txt"],
+        "evoforge.sandboxes": ["images/*.Dockerfile"],
     },
     include_package_data=True,
 )

@@ -75,7 +75,9 @@ class Sandbox(Protocol):
         """Evaluate one candidate; never raises for anything the candidate did."""
         ...
 
-    # Optional: `cancel_all()` kills every evaluation in flight (used on Ctrl-C).
+    # Optional: `cancel_all()` kills every evaluation in flight (used on Ctrl-C), and
+    # `check_task(task)` raises `SandboxUnavailable` before a run starts when this
+    # sandbox lacks what the task needs (the docker sandbox: the task's image).
 
 
 class SandboxUnavailable(RuntimeError):
@@ -95,7 +97,8 @@ class Executor(Protocol):
     async def aclose(self) -> None: ...
 
     # Optional: `cancel()` kills the evaluations in flight (used on Ctrl-C); their
-    # candidates stay pending in the store and `resume` evaluates them.
+    # candidates stay pending in the store and `resume` evaluates them. `check(sandbox)`
+    # and `check_task(task, sandbox)` raise a one-line refusal before a run starts.
 
 
 def describe(obj: Any) -> str:

@@ -11,9 +11,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from evoforge.cli.sandbox import sandbox_app
 from evoforge.config import (
     ConfigError,
     build_config,
+    gpu_option,
     load_config_file,
     model_proposer_options,
 )
@@ -30,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -47,6 +50,14 @@ T = TypeVar("T")
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="SQLAlchemy URL of the store (default: sqlite in ./.evoforge/)"),
+]
+GpusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--gpus",
+        help="GPU ids for GPU tasks, one evaluation per GPU at a time, e.g. 0,1; "
+        '"" or none for no GPUs (default: CUDA_VISIBLE_DEVICES, else nvidia-smi)',
+    ),
 ]
 
 
@@ -144,6 +155,7 @@ def run(
     max_cost: Annotated[
         float | None, typer.Option(help="stop when model calls have cost this many USD")
     ] = None,
+    gpus: GpusOption = None,
     config: Annotated[Path | None, typer.Option(help="run config file (TOML or YAML)")] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
@@ -166,6 +178,7 @@ def run(
         "executor": executor,
         "evaluation_slots": evaluations,
         "proposal_slots": proposals,
+        "gpus": _guard(lambda: gpu_option(gpus)),
     }
     from_file = _guard(lambda: load_config_file(config)) if config else {}
     base = _guard(
@@ -187,7 +200,14 @@ def run(
     _execute(database, run_id, run_config.budget.max_evaluations, resolved.direction, as_json)
 
 
-def _execute(database: Any, run_id: str, total: int | None, direction: str, as_json: bool) -> None:
+def _execute(
+    database: Any,
+    run_id: str,
+    total: int | None,
+    direction: str,
+    as_json: bool,
+    executor_options: dict[str, Any] | None = None,
+) -> None:
     from evoforge.api import execute_run
     from evoforge.cli.progress import ProgressDisplay
     from evoforge.cli.render import show_summary
@@ -197,7 +217,7 @@ def _execute(database: Any, run_id: str, total: int | None, direction: str, as_j
     register_plugin(display, name="cli-progress")
     try:
         with display:
-            outcome = _guard(lambda: execute_run(database, run_id))
+            outcome = _guard(lambda: execute_run(database, run_id, executor_options))
     except KeyboardInterrupt:
         err_console.print(f"interrupted; continue with: {_program()} resume {run_id}")
         raise typer.Exit(130) from None
@@ -217,13 +237,16 @@ def _execute(database: Any, run_id: str, total: int | None, direction: str, as_j
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="the run to continue")],
+    gpus: GpusOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Continue a run that was interrupted or killed."""
+    """Continue a run that was interrupted or killed (--gpus: this session's GPUs)."""
+    from evoforge.api import check_run
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
+    gpu_ids = _guard(lambda: gpu_option(gpus))
     database = _guard(lambda: open_database(db))
     run_row = _guard(lambda: Repository(database).get_run(run_id))
     if run_row.status == "finished":
@@ -234,7 +257,9 @@ def resume(
         return
     total = (run_row.config_json.get("budget") or {}).get("max_evaluations")
     direction = run_row.task_json.get("direction", "maximize")
-    _execute(database, run_id, total, direction, as_json)
+    executor_options = None if gpu_ids is None else {"gpus": gpu_ids}
+    _guard(lambda: check_run(database, run_id, executor_options))
+    _execute(database, run_id, total, direction, as_json, executor_options)
 
 
 @app.command()

@@ -1,0 +1,93 @@
+"""The sandbox images users build: which Dockerfile, which tag, and the build itself.
+
+The Dockerfiles live next to this module (`images/cpu.Dockerfile`,
+`images/cuda.Dockerfile`). The build context is assembled in a temporary folder from
+the Dockerfile and a copy of the installed evoforge packages, so the same command
+works from a checkout and from an installed wheel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+IMAGES_DIR = Path(__file__).with_name("images")
+DEFAULT_IMAGES = {"cpu": "evoforge-sandbox:cpu", "cuda": "evoforge-sandbox:cuda"}
+KINDS = tuple(DEFAULT_IMAGES)
+CONTEXT_PACKAGES = (
+    "evoforge",
+    "evoforge.plugins",
+    "evoforge.evaluators",
+    "evoforge.sandboxes",
+    "evoforge.kernels",
+    "evoforge.ui",
+)
+SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", ".pytest_cache")
+
+
+def dockerfile(kind: str) -> Path:
+    if kind not in DEFAULT_IMAGES:
+        raise ValueError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
+    return IMAGES_DIR / f"{kind}.Dockerfile"
+
+
+def missing_image_message(image: str) -> str:
+    kind = next((k for k, tag in DEFAULT_IMAGES.items() if tag == image), None)
+    fix = (
+        f"build it with `evoforge sandbox build {kind}`"
+        if kind
+        else "build or pull it, or name another image in the task's resources"
+    )
+    return f"the Docker image {image!r} is not on this Docker host; {fix}"
+
+
+def assemble_context(kind: str, folder: Path) -> Path:
+    """Write the build context for `kind` into `folder`; returns the Dockerfile's path."""
+    target = folder / "Dockerfile"
+    shutil.copyfile(dockerfile(kind), target)
+    library = folder / "evoforge"
+    for name in CONTEXT_PACKAGES:
+        try:
+            source = Path(list(importlib.import_module(name).__path__)[0])
+        except ImportError:
+            continue
+        destination = library.joinpath(*name.split(".")[1:])
+        if destination.exists():  # a wheel install: already copied with its parent
+            continue
+        shutil.copytree(source, destination, ignore=SKIPPED)
+    return target
+
+
+def build_image(
+    kind: str,
+    client: Any,
+    tag: str | None = None,
+    build_args: dict[str, str] | None = None,
+    on_line: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Build and tag the `kind` image on `client`'s daemon; returns the tag."""
+    tag = tag or DEFAULT_IMAGES[kind]
+    with tempfile.TemporaryDirectory(prefix="evoforge-image-") as folder:
+        assemble_context(kind, Path(folder))
+        for line in _stream(
+            client.api.build(path=folder, tag=tag, rm=True, decode=True, buildargs=build_args or {})
+        ):
+            on_line(line)
+    return tag
+
+
+class ImageBuildFailed(RuntimeError):
+    """The daemon refused a build step; the message is the daemon's own line."""
+
+
+def _stream(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:
+    for chunk in chunks:
+        if "error" in chunk:
+            raise ImageBuildFailed(str(chunk["error"]).strip())
+        text = str(chunk.get("stream", "")).rstrip()
+        if text:
+            yield text
