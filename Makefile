@@ -25,3 +25,4 @@ bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/sandbox_overhead.py
