@@ -9,12 +9,16 @@ The protocol with the parent:
 1. The parent starts this process and, when it has put it in its cgroup, writes a
    one-line nonce to stdin. Reading that line is the "go" signal, so no candidate
    code runs before the process is contained.
-2. The harness applies rlimits, loads the evaluator, runs the cascade stages and
+2. Where the spec asks for it (`isolate`), the harness contains itself first: a
+   read-only view of the host with only the work folder writable, its own /dev and
+   /proc, a pid namespace, and no capabilities (sandboxes/isolation.py). If any step
+   fails it says so on stderr and exits without running the candidate.
+3. The harness applies rlimits, loads the evaluator, runs the cascade stages and
    `evaluate`, and writes the result as JSON, with the nonce, to the spec's
    `result_path` (written to a temporary name, then renamed, so a half-written file
    is never read). It never prints the result: stdout belongs to the candidate, and
    a result parsed from stdout could be forged by a `print`.
-3. A result file that is missing or carries another nonce means the candidate ended
+4. A result file that is missing or carries another nonce means the candidate ended
    the process (or forged the file), and the parent reports a crash.
 
 The evaluator runs in this process, next to the candidate it imports, so nothing in
@@ -123,11 +127,17 @@ class _PackageFinder:
 
 
 def boot(description: dict[str, Any] | None) -> None:
-    """Under `-S`, restore the import setup `site` would have built (measured once)."""
+    """Under `-S`, restore the import setup `site` would have built (measured once).
+
+    A description without `sys_path` keeps the interpreter's own path and only adds
+    the package finder: a sandbox whose interpreter already has the right path (one
+    in a container, say) needs no more than that.
+    """
     if not description:
         return
-    sys.path[:] = [p for p in description["sys_path"] if p]
-    sys.meta_path.insert(0, _PackageFinder(description["packages"]))
+    if "sys_path" in description:
+        sys.path[:] = [p for p in description["sys_path"] if p]
+    sys.meta_path.insert(0, _PackageFinder(description.get("packages", {})))
     import builtins
 
     def _exit(code: Any = None) -> None:
@@ -350,6 +360,29 @@ def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str
     }
 
 
+FAILED_ISOLATION = 3  # the same code as `isolation.FAILED_EXIT`, without importing it
+
+
+def isolate(settings: dict[str, Any]) -> bool:
+    """Contain this process before any candidate code (sandboxes/isolation.py).
+
+    Returns True in the process that goes on to run the evaluation. False means a step
+    failed: the reason is on stderr, and the candidate must not run unprotected.
+    """
+    try:
+        from evoforge.sandboxes.isolation import isolate as contain
+        from evoforge.sandboxes.isolation import refuse
+    except ImportError as error:
+        print(f"sandbox isolation failed, so the candidate was not run: {error}", file=sys.stderr)
+        return False
+    try:
+        contain(settings.get("writable", []), settings.get("gpu", False), settings.get("shm_mb"))
+    except Exception as error:
+        refuse(error)
+        return False
+    return True
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -I harness.py SPEC", file=sys.stderr)
@@ -362,6 +395,8 @@ def main(argv: list[str]) -> int:
     with open(argv[1], "rb") as handle:
         spec = marshal.load(handle)  # written by the parent: trusted, and no json import
     boot(spec.get("boot"))
+    if spec.get("isolate") is not None and not isolate(spec["isolate"]):
+        return FAILED_ISOLATION
     global EvaluationResult, normalize
     from evoforge.result import EvaluationResult, normalize
     from evoforge.sandboxes.openevolve_shim import install_openevolve_shim

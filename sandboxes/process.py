@@ -17,6 +17,15 @@ What it enforces, and where each limit comes from (docs/sandboxes.md says more):
   unprivileged user namespace), so it sees only a down loopback. Where neither works
   the candidate has the host's network and the outcome's sandbox reads
   `process(no-netns)`.
+* **Filesystem, processes, privileges** (sandboxes/isolation.py): before any
+  candidate code the harness gives itself a mount namespace in which the whole host is
+  read-only, nosuid and nodev except the private work folder, a private /dev (a few
+  character devices, the GPU's for GPU jobs, a private /dev/shm), a pid namespace
+  with its own read-only /proc (the candidate sees and can signal only its own
+  processes), and then drops every capability and sets no_new_privs. So a root
+  candidate cannot write the host's files, signal the orchestrator, or leave its
+  cgroup. Probed once per process; where it fails the candidate runs without it and
+  the outcome's sandbox reads `process(no-fs-isolation,no-pidns)`.
 * **Environment**: a whitelist plus the task's env, minus anything named like a
   credential; HOME, TMPDIR and the working directory are a private temporary folder
   removed afterwards.
@@ -40,6 +49,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -60,6 +70,7 @@ from evoforge.sandboxes.environment import child_environment
 from evoforge.sandboxes.output import CappedStream
 
 HARNESS = Path(__file__).with_name("harness.py")
+ISOLATION = Path(__file__).with_name("isolation.py")
 RESULT_LIMIT = 64 << 20  # a result file larger than this is not read
 
 _netns_lock = threading.Lock()
@@ -85,6 +96,58 @@ def network_isolation_prefix() -> list[str] | None:
         return _netns_prefix if isinstance(_netns_prefix, list) else None
 
 
+def namespace_prefix(allow_network: bool) -> list[str]:
+    """The prefix a child starts under: its network namespace, or only a user namespace.
+
+    A non-root user needs the user namespace of `unshare -r` even with the network
+    allowed: it is what lets the harness make its mount and pid namespaces.
+    """
+    prefix = network_isolation_prefix()
+    if not allow_network:
+        return prefix or []
+    if prefix and prefix[-1] == "-rn":
+        return [*prefix[:-1], "-r"]
+    return []
+
+
+_isolation_lock = threading.Lock()
+_isolation: dict[tuple[str, ...], bool] = {}
+
+
+def isolation_available(python: str, prefix: list[str]) -> bool:
+    """Whether the harness can isolate itself (sandboxes/isolation.py) under `prefix`.
+
+    Probed once per interpreter and prefix by running the isolation self-test: it
+    isolates itself with a temporary folder writable, then checks from inside that it
+    may write there and nowhere else, is pid 2, and holds no capability.
+    """
+    key = (python, *prefix)
+    with _isolation_lock:
+        if key not in _isolation:
+            _isolation[key] = _probe_isolation(python, prefix)
+        return _isolation[key]
+
+
+def _probe_isolation(python: str, prefix: list[str]) -> bool:
+    folder = Path(tempfile.mkdtemp(prefix="evoforge-probe-"))
+    try:
+        work = folder / "work"
+        work.mkdir()
+        command = [*prefix, python, "-I", "-S", str(ISOLATION), str(work)]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=30, check=False, cwd=work)
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return (
+            done.returncode == 0
+            and done.stdout.strip() == b"ok"
+            and (work / "probe").is_file()
+            and not (folder / "evoforge-probe-escape").exists()
+        )
+    finally:
+        remove_tree(folder)
+
+
 def _succeeds(command: list[str]) -> bool:
     try:
         return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode == 0
@@ -93,7 +156,7 @@ def _succeeds(command: list[str]) -> bool:
 
 
 class ProcessSandbox:
-    """Runs each evaluation in its own session, cgroup, network namespace and temp dir."""
+    """Runs each evaluation in its own session, cgroup, namespaces and temp dir."""
 
     name: ClassVar[str] = "process"
 
@@ -144,9 +207,15 @@ class ProcessSandbox:
         missing = []
         if not self.allow_network and network_isolation_prefix() is None:
             missing.append("no-netns")
+        if not self.isolates():
+            missing += ["no-fs-isolation", "no-pidns"]
         if os.geteuid() == 0 and pids_cgroup_base() is None:
             missing.append("no-pids-limit")
         return f"{self.name}({','.join(missing)})" if missing else self.name
+
+    def isolates(self) -> bool:
+        """Whether this machine lets the harness isolate itself (probed once per process)."""
+        return isolation_available(self.python, namespace_prefix(self.allow_network))
 
     def run(self, job: EvaluationJob) -> EvaluationOutcome:
         started = time.monotonic()
@@ -190,10 +259,19 @@ class ProcessSandbox:
             "result_path": str(workdir / "result.json"),
             "boot": boot,
         }
+        isolated = self.isolates()
+        if isolated:
+            spec["isolate"] = {
+                "writable": [str(workdir)],
+                "gpu": gpu,
+                # /dev/shm is memory too; RLIMIT_AS does not count what sits in a tmpfs.
+                "shm_mb": limits["memory_mb"],
+            }
         spec_path = workdir / "spec.marshal"
         spec_path.write_bytes(encode_spec(spec))
         env = child_environment(str(workdir), resources, job.env, job.gpu_slot)
-        prefix = [] if self.allow_network else (network_isolation_prefix() or [])
+        # With the network allowed, a user namespace only serves the isolation.
+        prefix = namespace_prefix(self.allow_network) if isolated or not self.allow_network else []
         flags = ["-I", "-S"] if boot else ["-I"]
         harness = compiled_harness(self.python) or str(HARNESS)
         command = [*prefix, self.python, *flags, harness, str(spec_path)]
@@ -309,13 +387,17 @@ def encode_spec(spec: dict[str, Any]) -> bytes:
 def read_result(path: Path, nonce: str) -> tuple[dict[str, Any] | None, str]:
     """The harness's result with the nonce checked, or (None, what was wrong with it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # Non-blocking: a FIFO the candidate put there must not hang the parent on open.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None, ""
     except OSError as error:
         return None, f"the result file is unreadable ({error.strerror})"
     with os.fdopen(fd, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size > RESULT_LIMIT:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            return None, "the result path is not a regular file (replaced by the candidate?)"
+        if status.st_size > RESULT_LIMIT:
             return None, f"the result file is larger than {RESULT_LIMIT >> 20} MiB"
         data = handle.read(RESULT_LIMIT + 1)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from evoforge.jobs import EvaluationJob
+from evoforge.protocols import Sandbox
 from evoforge.sandboxes.process import ProcessSandbox
 from evoforge.task import Resources
 
@@ -38,6 +39,9 @@ def sandbox() -> ProcessSandbox:
 def make_job(tmp_path: Path) -> MakeJob:
     """Build a job from evaluator source and program source (both dedented)."""
     counter = iter(range(1_000_000))
+    # pytest makes its folders private (0700); the docker sandbox's non-root user must
+    # read the evaluator, as it can in a task folder a user made.
+    tmp_path.chmod(0o755)
 
     def build(
         evaluator: str,
@@ -61,3 +65,11 @@ def make_job(tmp_path: Path) -> MakeJob:
         )
 
     return build
+
+
+@pytest.fixture(params=["process", "docker"])
+def any_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """Each sandbox in turn: the hostile suite must hold for both."""
+    if request.param == "docker":
+        return request.getfixturevalue("docker_sandbox")
+    return ProcessSandbox()

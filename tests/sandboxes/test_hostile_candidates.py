@@ -1,23 +1,36 @@
-"""Hostile candidates: each is contained, reported, and leaves the host as it was."""
+"""Hostile candidates, against every sandbox: each is contained, reported, and leaves
+the host as it was. The same cases run in the process sandbox and in Docker."""
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from evoforge.jobs import EvaluationJob
+from evoforge.protocols import Sandbox
 from evoforge.sandboxes.cgroups import pids_cgroup_base
-from evoforge.sandboxes.process import network_isolation_prefix
 
 MakeJob = Callable[..., EvaluationJob]
+# A container takes a few hundred milliseconds to start and to remove.
+SLACK_S = {"process": 2.0, "docker": 4.0}
+
+
+def slack(sandbox: Sandbox) -> float:
+    return SLACK_S.get(sandbox.name, 4.0)
 
 
 def live_processes_with(marker: str) -> list[int]:
-    """Pids of running (non-zombie) processes whose environment holds `marker`."""
+    """Pids of running (non-zombie) processes whose environment holds `marker`.
+
+    Container processes are host processes too, so this sees into Docker as well.
+    """
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -34,19 +47,27 @@ def live_processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_infinite_loop_times_out_at_the_deadline(sandbox, make_job: MakeJob) -> None:
+def wait_for_no_processes(marker: str, within_s: float = 2.0) -> list[int]:
+    """The marked processes left after a moment (a killed container takes a beat to reap)."""
+    deadline = time.monotonic() + within_s
+    while (left := live_processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_infinite_loop_times_out_at_the_deadline(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         "def evaluate(program_path):\n    while True:\n        pass\n",
         resources={"timeout_s": 1},
     )
     started = time.monotonic()
-    outcome = sandbox.run(job)
-    assert time.monotonic() - started < 3
+    outcome = any_sandbox.run(job)
+    assert time.monotonic() - started < 1 + slack(any_sandbox)
     assert outcome.status == "timeout"
     assert "1 s" in outcome.reason and outcome.score is None
 
 
-def test_memory_hog_is_stopped_without_hurting_the_parent(sandbox, make_job: MakeJob) -> None:
+def test_memory_hog_is_stopped_without_hurting_the_parent(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
         def evaluate(program_path):
@@ -56,10 +77,10 @@ def test_memory_hog_is_stopped_without_hurting_the_parent(sandbox, make_job: Mak
         """,
         resources={"memory_mb": 256},
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status in ("failed", "crashed")
     assert "memory" in outcome.reason.lower()
-    assert sandbox.run(make_job("def evaluate(path):\n    return 1.0\n")).status == "ok"
+    assert any_sandbox.run(make_job("def evaluate(path):\n    return 1.0\n")).status == "ok"
 
 
 FORK_BOMB = """
@@ -75,54 +96,69 @@ def evaluate(program_path):
 """
 
 
-def test_fork_bomb_is_contained_and_leaves_no_processes(sandbox, make_job: MakeJob) -> None:
+@pytest.mark.parametrize("leave_session", [False, True], ids=["same-session", "setsid"])
+def test_fork_bomb_is_contained_and_leaves_no_processes(
+    any_sandbox, make_job: MakeJob, leave_session: bool
+) -> None:
+    if leave_session and any_sandbox.name == "process" and pids_cgroup_base() is None:
+        pytest.skip("the process sandbox needs a writable pids cgroup to catch setsid()")
     marker = f"fork-bomb-{uuid.uuid4().hex}"
     job = make_job(
-        FORK_BOMB.format(leave_session=False),
+        FORK_BOMB.format(leave_session=leave_session),
         resources={"timeout_s": 2, "max_processes": 16},
         env={"EVOFORGE_TEST_MARKER": marker},
     )
     started = time.monotonic()
-    outcome = sandbox.run(job)
-    assert time.monotonic() - started < 5
+    outcome = any_sandbox.run(job)
+    assert time.monotonic() - started < 2 + slack(any_sandbox) + 1
     assert outcome.status == "timeout"
-    assert live_processes_with(marker) == []
+    assert wait_for_no_processes(marker) == []
 
 
-@pytest.mark.skipif(pids_cgroup_base() is None, reason="needs a writable pids cgroup")
-def test_fork_bomb_that_leaves_its_session_is_still_killed(sandbox, make_job: MakeJob) -> None:
-    marker = f"fork-bomb-{uuid.uuid4().hex}"
+def test_daemonized_grandchild_is_gone_after_the_deadline(any_sandbox, make_job: MakeJob) -> None:
+    marker = f"daemon-{uuid.uuid4().hex}"
     job = make_job(
-        FORK_BOMB.format(leave_session=True),
-        resources={"timeout_s": 2, "max_processes": 16},
+        """
+        import os, time
+
+        def evaluate(program_path):
+            if os.fork() == 0:          # child: detach and fork the real daemon
+                os.setsid()
+                if os.fork() == 0:
+                    os.closerange(0, 3)
+                    time.sleep(600)
+                os._exit(0)
+            time.sleep(600)             # the evaluation itself sleeps past its deadline
+        """,
+        resources={"timeout_s": 1.5},
         env={"EVOFORGE_TEST_MARKER": marker},
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status == "timeout"
-    assert live_processes_with(marker) == []
+    assert wait_for_no_processes(marker) == []
 
 
-def test_background_process_does_not_hold_up_the_result(sandbox, make_job: MakeJob) -> None:
+def test_background_process_does_not_hold_up_the_result(any_sandbox, make_job: MakeJob) -> None:
     marker = f"straggler-{uuid.uuid4().hex}"
     job = make_job(
         """
-        import subprocess, threading, time
+        import subprocess, sys, threading, time
 
         def evaluate(program_path):
-            subprocess.Popen(["sleep", "60"])
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
             threading.Thread(target=time.sleep, args=(60,)).start()
             return 1.0
         """,
         env={"EVOFORGE_TEST_MARKER": marker},
     )
     started = time.monotonic()
-    outcome = sandbox.run(job)
-    assert time.monotonic() - started < 3
+    outcome = any_sandbox.run(job)
+    assert time.monotonic() - started < 1 + slack(any_sandbox)
     assert (outcome.status, outcome.score) == ("ok", 1.0), outcome.reason
-    assert live_processes_with(marker) == []
+    assert wait_for_no_processes(marker) == []
 
 
-def test_printed_result_line_is_not_taken_as_the_score(sandbox, make_job: MakeJob) -> None:
+def test_printed_result_line_is_not_taken_as_the_score(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
         import json
@@ -132,11 +168,11 @@ def test_printed_result_line_is_not_taken_as_the_score(sandbox, make_job: MakeJo
             return 0.5
         """
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert (outcome.status, outcome.score) == ("ok", 0.5)
 
 
-def test_forged_result_file_is_rejected(sandbox, make_job: MakeJob) -> None:
+def test_forged_result_file_is_rejected(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
         import marshal, os, sys
@@ -151,50 +187,106 @@ def test_forged_result_file_is_rejected(sandbox, make_job: MakeJob) -> None:
             os._exit(0)
         """
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status == "crashed"
     assert outcome.score is None
     assert "nonce" in outcome.reason
 
 
+def test_redirected_result_path_loses_the_result(
+    any_sandbox, make_job: MakeJob, tmp_path: Path
+) -> None:
+    """The candidate rewrites the harness's own spec so the result lands elsewhere."""
+    elsewhere = tmp_path / "stolen-result.json"
+    job = make_job(
+        """
+        import gc, os
+
+        def evaluate(program_path):
+            for obj in gc.get_objects():
+                if isinstance(obj, dict) and "result_path" in obj and "nonce" not in obj:
+                    obj["result_path"] = os.environ["ELSEWHERE"]
+            return 1e9
+        """,
+        env={"ELSEWHERE": str(elsewhere)},
+    )
+    outcome = any_sandbox.run(job)
+    assert outcome.status == "crashed" and outcome.score is None
+    assert "before writing a result" in outcome.reason
+    assert not elsewhere.exists()
+
+
+def test_result_path_replaced_by_a_fifo_does_not_hang_the_sandbox(
+    any_sandbox, make_job: MakeJob
+) -> None:
+    job = make_job(
+        """
+        import marshal, os, sys
+
+        def evaluate(program_path):
+            with open(sys.argv[1], "rb") as handle:
+                target = marshal.load(handle)["result_path"]
+            os.mkfifo(target)
+            os._exit(0)
+        """,
+        resources={"timeout_s": 5},
+    )
+    outcome_box: list = []
+    worker = threading.Thread(target=lambda: outcome_box.append(any_sandbox.run(job)))
+    worker.start()
+    worker.join(5 + slack(any_sandbox) + 5)
+    assert not worker.is_alive(), "the sandbox hung on a FIFO at the result path"
+    outcome = outcome_box[0]
+    assert outcome.status == "crashed" and outcome.score is None
+
+
 def test_secret_environment_is_hidden_from_the_candidate(
-    sandbox, make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
+    any_sandbox, make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EVOFORGE_TEST_API_KEY", "sk-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-secret")
     job = make_job(
         """
         import os
 
         def evaluate(program_path):
             print(dict(os.environ))
-            seen = os.environ.get("EVOFORGE_TEST_API_KEY", "absent")
-            return 1.0, {"seen": seen, "token": os.environ.get("MY_SERVICE_TOKEN", "absent")}
+            with open("/proc/self/environ", "rb") as handle:
+                raw = handle.read().decode(errors="replace")
+            keys = [name for name in os.environ if name.endswith("_API_KEY")]
+            return 1.0, {
+                "seen": os.environ.get("EVOFORGE_TEST_API_KEY", "absent"),
+                "keys": ",".join(keys) or "none",
+                "raw": "leaked" if "sk-" in raw else "clean",
+                "token": os.environ.get("MY_SERVICE_TOKEN", "absent"),
+            }
         """,
         env={"MY_SERVICE_TOKEN": "tok-123", "MY_SETTING": "kept"},
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status == "ok", outcome.reason
-    assert "seen: absent" in outcome.feedback and "token: absent" in outcome.feedback
+    for expected in ("seen: absent", "keys: none", "raw: clean", "token: absent"):
+        assert expected in outcome.feedback
     dumped = outcome.model_dump_json()
-    assert "sk-secret" not in dumped and "tok-123" not in dumped
+    assert "sk-secret" not in dumped and "sk-openai" not in dumped and "tok-123" not in dumped
     assert "MY_SETTING" in outcome.stdout
 
 
-def test_exit_before_scoring_is_a_crash(sandbox, make_job: MakeJob) -> None:
+def test_exit_before_scoring_is_a_crash(any_sandbox, make_job: MakeJob) -> None:
     job = make_job("import os\n\ndef evaluate(program_path):\n    os._exit(0)\n")
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status == "crashed"
     assert "code 0" in outcome.reason
 
 
-def test_segfault_names_the_signal(sandbox, make_job: MakeJob) -> None:
+def test_segfault_names_the_signal(any_sandbox, make_job: MakeJob) -> None:
     job = make_job("import ctypes\n\ndef evaluate(program_path):\n    ctypes.string_at(0)\n")
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status == "crashed"
     assert "SIGSEGV" in outcome.reason
 
 
-def test_gigabyte_of_stdout_is_capped(sandbox, make_job: MakeJob) -> None:
+def test_gigabyte_of_stdout_is_capped(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
         import sys
@@ -205,17 +297,18 @@ def test_gigabyte_of_stdout_is_capped(sandbox, make_job: MakeJob) -> None:
                 sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             return 1.0
-        """
+        """,
+        resources={"timeout_s": 60},
     )
     started = time.monotonic()
-    outcome = sandbox.run(job)
-    assert time.monotonic() - started < 15
+    outcome = any_sandbox.run(job)
+    assert time.monotonic() - started < 30
     assert (outcome.status, outcome.score) == ("ok", 1.0), outcome.reason
     assert len(outcome.stdout.encode()) <= 70 * 1024
     assert "bytes elided ...]" in outcome.stdout
 
 
-def test_file_size_limit_stops_a_disk_filler(sandbox, make_job: MakeJob) -> None:
+def test_file_size_limit_stops_a_disk_filler(any_sandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
         def evaluate(program_path):
@@ -226,26 +319,99 @@ def test_file_size_limit_stops_a_disk_filler(sandbox, make_job: MakeJob) -> None
         """,
         resources={"max_file_mb": 8},
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert outcome.status in ("failed", "crashed")
     assert "File too large" in outcome.reason or "file size" in outcome.reason
 
 
-@pytest.mark.skipif(network_isolation_prefix() is None, reason="needs network namespaces")
-def test_network_is_unreachable_from_the_candidate(sandbox, make_job: MakeJob) -> None:
+@pytest.fixture
+def loopback_server() -> Iterator[tuple[int, list[str]]]:
+    """A TCP server on 127.0.0.1 that records every connection it accepts."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, peer = server.accept()
+            except OSError:
+                continue
+            accepted.append(f"{peer[0]}:{peer[1]}")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+def test_candidate_cannot_reach_a_loopback_server_on_the_host(
+    any_sandbox, make_job: MakeJob, loopback_server: tuple[int, list[str]]
+) -> None:
+    port, accepted = loopback_server
+    with socket.create_connection(("127.0.0.1", port), timeout=3):
+        pass  # the server works for the host
+    time.sleep(0.3)
+    assert len(accepted) == 1
     job = make_job(
         """
-        import socket
+        import os, socket
 
         def evaluate(program_path):
             try:
-                socket.create_connection(("1.1.1.1", 80), timeout=3).close()
+                socket.create_connection(("127.0.0.1", int(os.environ["PORT"])), timeout=3).close()
             except OSError as error:
                 return 0.0, {"error": str(error)}
             return 1.0
-        """
+        """,
+        env={"PORT": str(port)},
     )
-    outcome = sandbox.run(job)
+    outcome = any_sandbox.run(job)
     assert (outcome.status, outcome.score) == ("ok", 0.0), outcome.reason
-    assert "unreachable" in outcome.feedback.lower()
+    assert "refused" in outcome.feedback.lower() or "unreachable" in outcome.feedback.lower()
+    time.sleep(0.3)
+    assert len(accepted) == 1, "the candidate's connection reached the host's server"
     assert "no-netns" not in outcome.sandbox
+
+
+def test_writes_outside_the_work_folder_fail(
+    any_sandbox, make_job: MakeJob, tmp_path: Path
+) -> None:
+    outside = tmp_path / "host-folder"
+    outside.mkdir()
+    root_file = Path(f"/evoforge-escaped-{uuid.uuid4().hex}.txt")
+    job = make_job(
+        """
+        import os
+
+        def evaluate(program_path):
+            targets = {
+                "outside": os.environ["OUTSIDE"] + "/escaped.txt",
+                "root": os.environ["ROOT_FILE"],
+                "home": os.path.expanduser("~") + "/inside.txt",
+                "cwd": "inside-cwd.txt",
+            }
+            results = {}
+            for where, path in targets.items():
+                try:
+                    with open(path, "w") as handle:
+                        handle.write("x")
+                    results[where] = "written"
+                except OSError as error:
+                    results[where] = "refused " + type(error).__name__
+            return 1.0, results
+        """,
+        env={"OUTSIDE": str(outside), "ROOT_FILE": str(root_file)},
+    )
+    outcome = any_sandbox.run(job)
+    assert outcome.status == "ok", outcome.reason
+    assert "outside: refused" in outcome.feedback
+    assert "root: refused" in outcome.feedback
+    assert "home: written" in outcome.feedback  # its own folder works
+    assert "cwd: written" in outcome.feedback
+    assert list(outside.iterdir()) == []
+    assert not root_file.exists()

@@ -1,0 +1,232 @@
+"""The process sandbox's isolation: a root candidate cannot touch the host it runs on."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evoforge.jobs import EvaluationJob
+from evoforge.sandboxes import process as process_module
+from evoforge.sandboxes.process import ProcessSandbox
+
+MakeJob = Callable[..., EvaluationJob]
+
+needs_isolation = pytest.mark.skipif(
+    not ProcessSandbox().isolates(), reason="this machine cannot isolate the harness"
+)
+
+
+def feedback_lines(feedback: str) -> dict[str, str]:
+    """The evaluators below return (score, {name: text}); the feedback holds `name: text`."""
+    return dict(line.split(": ", 1) for line in feedback.splitlines() if ": " in line)
+
+
+@needs_isolation
+def test_candidate_writes_only_in_its_work_folder_and_private_shm(
+    make_job: MakeJob, tmp_path: Path
+) -> None:
+    host_folder = tmp_path / "host-folder"  # owned by root, like the orchestrator's files
+    host_folder.mkdir()
+    shm_name = f"evoforge-test-{uuid.uuid4().hex}"
+    job = make_job(
+        """
+        import os, tempfile
+
+        def attempt(path):
+            try:
+                with open(path, "w") as handle:
+                    handle.write("x")
+            except OSError as error:
+                return "refused " + type(error).__name__ + " " + str(error.errno)
+            return "written"
+
+        def evaluate(program_path):
+            return 1.0, {
+                "host": attempt(os.environ["HOST_FOLDER"] + "/escaped.txt"),
+                "cwd": attempt("in-cwd.txt"),
+                "tmpdir": attempt(os.path.join(tempfile.gettempdir(), "in-tmp.txt")),
+                "shm": attempt("/dev/shm/" + os.environ["SHM_NAME"]),
+                "shm_seen": str(os.path.exists("/dev/shm/" + os.environ["SHM_NAME"])),
+            }
+        """,
+        env={"HOST_FOLDER": str(host_folder), "SHM_NAME": shm_name},
+    )
+    try:
+        outcome = ProcessSandbox().run(job)
+        assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+        seen = feedback_lines(outcome.feedback)
+        assert seen["host"].startswith("refused"), seen
+        assert seen["host"].split()[-1] in ("30", "13", "1"), seen  # EROFS, EACCES, EPERM
+        assert (seen["cwd"], seen["tmpdir"], seen["shm"]) == ("written",) * 3, seen
+        assert seen["shm_seen"] == "True"
+        assert not (host_folder / "escaped.txt").exists()
+        assert not Path("/dev/shm", shm_name).exists(), "/dev/shm is the host's, not private"
+    finally:
+        Path("/dev/shm", shm_name).unlink(missing_ok=True)
+
+
+@needs_isolation
+def test_candidate_cannot_see_or_signal_host_processes(make_job: MakeJob) -> None:
+    job = make_job(
+        """
+        import os
+
+        def evaluate(program_path):
+            try:
+                os.kill(int(os.environ["HOST_PID"]), 0)
+                signal_result = "reached the host process"
+            except ProcessLookupError:
+                signal_result = "ProcessLookupError"
+            except OSError as error:
+                signal_result = type(error).__name__
+            pids = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+            return 1.0, {"signal": signal_result, "pids": str(len(pids)), "me": str(os.getpid())}
+        """,
+        env={"HOST_PID": str(os.getpid())},
+    )
+    outcome = ProcessSandbox().run(job)
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+    seen = feedback_lines(outcome.feedback)
+    assert seen["signal"] == "ProcessLookupError", seen
+    assert int(seen["pids"]) <= 4, seen  # the namespace's init, the candidate, little else
+    assert seen["me"] != "1", "the candidate must not be the namespace's init"
+
+
+@needs_isolation
+def test_candidate_cannot_remount_leave_its_cgroup_or_reach_devices(make_job: MakeJob) -> None:
+    job = make_job(
+        """
+        import ctypes, os
+
+        MS_REMOUNT, MS_BIND = 32, 4096
+
+        def attempt(action):
+            try:
+                action()
+            except OSError as error:
+                return "refused " + type(error).__name__
+            return "done"
+
+        def write(path, text):
+            with open(path, "w") as handle:
+                handle.write(text)
+
+        def evaluate(program_path):
+            libc = ctypes.CDLL(None, use_errno=True)
+            remount = libc.mount(None, b"/", None, MS_REMOUNT, None)
+            mount = libc.mount(b"/tmp", b"/tmp", None, MS_BIND, None)
+            with open("/proc/self/cgroup") as handle:
+                before = handle.read()
+            cgroup = attempt(lambda: write("/sys/fs/cgroup/pids/cgroup.procs", str(os.getpid())))
+            with open("/proc/self/cgroup") as handle:
+                after = handle.read()
+            devices = [name for name in os.listdir("/dev") if name.startswith(("vd", "sd", "nvme"))]
+            return 1.0, {
+                "remount": str(remount),
+                "mount": str(mount),
+                "cgroup": cgroup,
+                "cgroup_kept": str(before == after),
+                "core_pattern": attempt(lambda: write("/proc/sys/kernel/core_pattern", "x")),
+                "block_devices": ",".join(devices) or "none",
+            }
+        """
+    )
+    outcome = ProcessSandbox().run(job)
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+    seen = feedback_lines(outcome.feedback)
+    assert (seen["remount"], seen["mount"]) == ("-1", "-1"), seen
+    assert seen["cgroup"].startswith("refused") and seen["cgroup_kept"] == "True", seen
+    assert seen["core_pattern"].startswith("refused"), seen
+    assert seen["block_devices"] == "none", seen
+
+
+@needs_isolation
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("os.abort()", "killed by signal SIGABRT"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
+        ("os.kill(os.getpid(), signal.SIGTERM)", "killed by signal SIGTERM"),
+        ("os._exit(7)", "exited with code 7"),
+    ],
+)
+def test_the_exit_is_reported_as_without_namespaces(
+    make_job: MakeJob, body: str, expected: str
+) -> None:
+    """The candidate is not the pid namespace's init, whose default signals the kernel drops."""
+    source = f"import os, signal\n\ndef evaluate(program_path):\n    {body}\n    return 1.0\n"
+    job = make_job(source)
+    outcome = ProcessSandbox().run(job)
+    assert outcome.status == "crashed"
+    assert expected in outcome.reason
+
+
+@needs_isolation
+def test_a_failed_isolation_step_stops_the_candidate(
+    make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encode = process_module.encode_spec
+
+    def with_a_missing_writable_folder(spec: dict) -> bytes:
+        spec["isolate"]["writable"].append(f"/nonexistent-{uuid.uuid4().hex}")
+        return encode(spec)
+
+    monkeypatch.setattr(process_module, "encode_spec", with_a_missing_writable_folder)
+    job = make_job("def evaluate(program_path):\n    print('candidate ran')\n    return 1.0\n")
+    outcome = ProcessSandbox().run(job)
+    assert outcome.status == "crashed"
+    assert "isolation failed, so the candidate was not run" in outcome.reason
+    assert "nonexistent" in outcome.reason
+    assert "candidate ran" not in outcome.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root this machine must isolate fully")
+def test_root_machine_reports_no_missing_protection() -> None:
+    assert ProcessSandbox().describe() == "process"
+    assert ProcessSandbox(allow_network=True).describe() == "process"
+
+
+@needs_isolation
+def test_allowing_the_network_keeps_the_other_namespaces(make_job: MakeJob, tmp_path: Path) -> None:
+    job = make_job(
+        """
+        import os
+
+        def evaluate(program_path):
+            try:
+                open(os.environ["TARGET"], "w").close()
+                wrote = "yes"
+            except OSError:
+                wrote = "no"
+            return 1.0, {"pid": str(os.getpid()), "wrote": wrote}
+        """,
+        env={"TARGET": str(tmp_path / "escaped.txt")},
+    )
+    outcome = ProcessSandbox(allow_network=True).run(job)
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+    assert feedback_lines(outcome.feedback) == {"pid": "2", "wrote": "no"}
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_without_isolation_evaluations_run_and_say_what_is_missing(
+    make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_module, "isolation_available", lambda python, prefix: False)
+    job = make_job(
+        """
+        import os
+
+        def evaluate(program_path):
+            return 0.5, {"pid_is_host": str(os.getpid() > 2)}
+        """
+    )
+    sandbox = ProcessSandbox()
+    outcome = sandbox.run(job)
+    assert (outcome.status, outcome.score) == ("ok", 0.5), outcome.reason
+    assert "no-fs-isolation" in outcome.sandbox and "no-pidns" in outcome.sandbox
+    assert outcome.sandbox == sandbox.describe()
+    assert feedback_lines(outcome.feedback)["pid_is_host"] == "True"
