@@ -34,8 +34,6 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
 from evoforge.hookspecs import hookimpl
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.protocols import SandboxUnavailable
@@ -44,7 +42,12 @@ from evoforge.sandboxes.attach import AttachedStdio, raw_socket
 from evoforge.sandboxes.boot import PACKAGES
 from evoforge.sandboxes.environment import child_environment
 from evoforge.sandboxes.images import DEFAULT_IMAGES, missing_image_message
-from evoforge.sandboxes.process import encode_spec, read_result, remove_tree, write_candidate
+from evoforge.sandboxes.process import (
+    encode_spec,
+    outcome_from_result,
+    remove_tree,
+    write_candidate,
+)
 from evoforge.task import Resources, Task
 
 INSIDE = "/sandbox"  # the work folder inside the container
@@ -379,17 +382,9 @@ class DockerSandbox:
         stdio.finish(ATTACH_GRACE_S)
         stdout, stderr = stdio.stdout.text(), stdio.stderr.text()
 
-        payload, problem = read_result(workdir / "result.json", nonce)
-        if payload is not None:
-            try:
-                outcome = EvaluationOutcome.model_validate(payload)
-            except ValidationError as error:
-                first = error.errors()[0]
-                where = ".".join(str(part) for part in first["loc"])
-                problem = f"the result is malformed ({where}: {first['msg']})"
-            else:
-                outcome.stdout, outcome.stderr = stdout, stderr
-                return outcome
+        outcome, problem = outcome_from_result(workdir / "result.json", nonce, stdout, stderr)
+        if outcome is not None:
+            return outcome
         if timed_out:
             return EvaluationOutcome(
                 status="timeout",

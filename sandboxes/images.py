@@ -15,17 +15,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from evoforge.sandboxes.boot import PACKAGES
+
 IMAGES_DIR = Path(__file__).with_name("images")
 DEFAULT_IMAGES = {"cpu": "evoforge-sandbox:cpu", "cuda": "evoforge-sandbox:cuda"}
 KINDS = tuple(DEFAULT_IMAGES)
-CONTEXT_PACKAGES = (
-    "evoforge",
-    "evoforge.plugins",
-    "evoforge.evaluators",
-    "evoforge.sandboxes",
-    "evoforge.kernels",
-    "evoforge.ui",
-)
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", ".pytest_cache")
 
 
@@ -50,7 +44,7 @@ def assemble_context(kind: str, folder: Path) -> Path:
     target = folder / "Dockerfile"
     shutil.copyfile(dockerfile(kind), target)
     library = folder / "evoforge"
-    for name in CONTEXT_PACKAGES:
+    for name in PACKAGES:
         try:
             source = Path(list(importlib.import_module(name).__path__)[0])
         except ImportError:

@@ -338,17 +338,9 @@ class ProcessSandbox:
         proc.stdout.close()
         proc.stderr.close()
 
-        payload, problem = read_result(Path(spec["result_path"]), nonce)
-        if payload is not None:
-            try:
-                outcome = EvaluationOutcome.model_validate(payload)
-            except ValidationError as error:
-                first = error.errors()[0]
-                where = ".".join(str(part) for part in first["loc"])
-                problem = f"the result is malformed ({where}: {first['msg']})"
-            else:
-                outcome.stdout, outcome.stderr = stdout, stderr
-                return outcome
+        outcome, problem = outcome_from_result(Path(spec["result_path"]), nonce, stdout, stderr)
+        if outcome is not None:
+            return outcome
         if timed_out:
             status, reason = "timeout", f"timed out after {timeout_s:g} s (wall-clock limit)"
         else:
@@ -382,6 +374,23 @@ def encode_spec(spec: dict[str, Any]) -> bytes:
         return marshal.dumps(spec)
     except ValueError:  # e.g. instances holding objects marshal does not know
         return marshal.dumps(json.loads(json.dumps(spec, default=str)))
+
+
+def outcome_from_result(
+    path: Path, nonce: str, stdout: str, stderr: str
+) -> tuple[EvaluationOutcome | None, str]:
+    """The evaluation's outcome from the harness's result file, or (None, what was wrong)."""
+    payload, problem = read_result(path, nonce)
+    if payload is None:
+        return None, problem
+    try:
+        outcome = EvaluationOutcome.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return None, f"the result is malformed ({where}: {first['msg']})"
+    outcome.stdout, outcome.stderr = stdout, stderr
+    return outcome, ""
 
 
 def read_result(path: Path, nonce: str) -> tuple[dict[str, Any] | None, str]:
