@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import os
 import secrets
-import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -44,8 +41,10 @@ from evoforge.sandboxes.environment import child_environment
 from evoforge.sandboxes.images import DEFAULT_IMAGES, missing_image_message
 from evoforge.sandboxes.process import (
     encode_spec,
+    harness_limits,
+    last_line,
     outcome_from_result,
-    remove_tree,
+    run_in_workdir,
     write_candidate,
 )
 from evoforge.task import Resources, Task
@@ -210,16 +209,7 @@ class DockerSandbox:
     # -- one evaluation -------------------------------------------------------------
 
     def run(self, job: EvaluationJob) -> EvaluationOutcome:
-        started = time.monotonic()
-        workdir = Path(tempfile.mkdtemp(prefix="evoforge-docker-", dir=self.workdir_root))
-        try:
-            outcome = self._evaluate(job, workdir)
-        finally:
-            remove_tree(workdir)
-        outcome.duration_s = time.monotonic() - started
-        outcome.host = socket.gethostname()
-        outcome.sandbox = self.name
-        return outcome
+        return run_in_workdir(job, self._evaluate, "evoforge-docker-", self.workdir_root, self.name)
 
     def _evaluate(self, job: EvaluationJob, workdir: Path) -> EvaluationOutcome:
         written = write_candidate(workdir / "candidate", job.files)
@@ -229,12 +219,7 @@ class DockerSandbox:
             raise ValueError(f"job {job.candidate_id}: primary file {job.primary!r} not in files")
         files = {name: f"{INSIDE}/candidate/{name}" for name in written}
         resources = job.resources
-        gpu = resources.gpus > 0 or job.gpu_slot is not None
-        limits = {
-            "memory_mb": None if gpu else resources.memory_mb,
-            "cpu_s": math.ceil(resources.timeout_s * max(1.0, resources.cpus)) + 1,
-            "max_file_mb": resources.max_file_mb,
-        }
+        limits = harness_limits(job)  # the pids limit is the container's, not an rlimit
         package_folders, packages = self._packages
         task_folders = TaskFolders(job)
         private = unreadable_by(self.user, list(task_folders.mounts))
@@ -402,11 +387,9 @@ class DockerSandbox:
         else:
             result = supervision.describe_exit(exit_code_to_returncode(code), limits)
         reason = result[1]
-        last_line = next(
-            (line.strip() for line in reversed(stderr.splitlines()) if line.strip()), ""
-        )
-        if last_line and 0 < code <= 128:
-            reason = f"{reason}: {last_line[:300]}"
+        final = last_line(stderr)
+        if final and 0 < code <= 128:
+            reason = f"{reason}: {final}"
         if problem:
             reason = f"{reason}; {problem}"
         return EvaluationOutcome(status=result[0], reason=reason, stdout=stdout, stderr=stderr)

@@ -55,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -218,16 +219,7 @@ class ProcessSandbox:
         return isolation_available(self.python, namespace_prefix(self.allow_network))
 
     def run(self, job: EvaluationJob) -> EvaluationOutcome:
-        started = time.monotonic()
-        workdir = Path(tempfile.mkdtemp(prefix="evoforge-", dir=self.workdir_root))
-        try:
-            outcome = self._evaluate(job, workdir)
-        finally:
-            remove_tree(workdir)
-        outcome.duration_s = time.monotonic() - started
-        outcome.host = socket.gethostname()
-        outcome.sandbox = self.describe()
-        return outcome
+        return run_in_workdir(job, self._evaluate, "evoforge-", self.workdir_root, self.describe())
 
     def _evaluate(self, job: EvaluationJob, workdir: Path) -> EvaluationOutcome:
         candidate_dir = workdir / "candidate"
@@ -238,13 +230,7 @@ class ProcessSandbox:
             raise ValueError(f"job {job.candidate_id}: primary file {job.primary!r} not in files")
         resources = job.resources
         gpu = resources.gpus > 0 or job.gpu_slot is not None
-        limits = {
-            "memory_mb": None if gpu else resources.memory_mb,
-            # CPU time adds up over threads: allow `cpus` cores busy for the whole timeout.
-            "cpu_s": math.ceil(resources.timeout_s * max(1.0, resources.cpus)) + 1,
-            "max_file_mb": resources.max_file_mb,
-            "max_processes": resources.max_processes,
-        }
+        limits = {**harness_limits(job), "max_processes": resources.max_processes}
         boot = interpreter_boot(self.python)
         spec = {
             "primary": files[job.primary],
@@ -345,12 +331,48 @@ class ProcessSandbox:
             status, reason = "timeout", f"timed out after {timeout_s:g} s (wall-clock limit)"
         else:
             status, reason = supervision.describe_exit(proc.returncode, spec["limits"])
-            last_line = _last_line(stderr)
-            if last_line and proc.returncode and proc.returncode > 0:
-                reason = f"{reason}: {last_line}"
+            final = last_line(stderr)
+            if final and proc.returncode and proc.returncode > 0:
+                reason = f"{reason}: {final}"
             if problem:
                 reason = f"{reason}; {problem}"
         return EvaluationOutcome(status=status, reason=reason, stdout=stdout, stderr=stderr)
+
+
+def run_in_workdir(
+    job: EvaluationJob,
+    evaluate: Callable[[EvaluationJob, Path], EvaluationOutcome],
+    prefix: str,
+    root: str | None,
+    sandbox: str,
+) -> EvaluationOutcome:
+    """Evaluate in a fresh private folder that is removed whatever happens, and stamp
+    the outcome with its duration, host and sandbox (shared by both sandboxes)."""
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        outcome = evaluate(job, workdir)
+    finally:
+        remove_tree(workdir)
+    outcome.duration_s = time.monotonic() - started
+    outcome.host = socket.gethostname()
+    outcome.sandbox = sandbox
+    return outcome
+
+
+def harness_limits(job: EvaluationJob) -> dict[str, Any]:
+    """The rlimits the harness sets on itself, from the task's resources.
+
+    RLIMIT_AS is left off for GPU jobs: CUDA reserves far more address space than it uses.
+    """
+    resources = job.resources
+    gpu = resources.gpus > 0 or job.gpu_slot is not None
+    return {
+        "memory_mb": None if gpu else resources.memory_mb,
+        # CPU time adds up over threads: allow `cpus` cores busy for the whole timeout.
+        "cpu_s": math.ceil(resources.timeout_s * max(1.0, resources.cpus)) + 1,
+        "max_file_mb": resources.max_file_mb,
+    }
 
 
 def write_candidate(directory: Path, files: dict[str, str]) -> dict[str, str] | str:
@@ -436,7 +458,7 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
 

@@ -61,8 +61,12 @@ def test_ordinary_evaluator_runs_as_non_root_in_a_read_only_container(
 def test_memory_limit_comes_from_the_task(docker_sandbox: DockerSandbox, make_job: MakeJob) -> None:
     job = make_job(
         """
+        import os
+
         def evaluate(program_path):
-            with open("/sys/fs/cgroup/memory/memory.limit_in_bytes") as handle:
+            v1 = "/sys/fs/cgroup/memory/memory.limit_in_bytes"  # cgroup v1, else v2
+            path = v1 if os.path.exists(v1) else "/sys/fs/cgroup/memory.max"
+            with open(path) as handle:
                 return 1.0, {"limit_mb": int(handle.read()) >> 20}
         """,
         resources={"memory_mb": 300},
