@@ -78,8 +78,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
     """Merge file options with command-line overrides (which win).
 
-    `gpus` is an executor option, taken at the top level because it is the one
-    executor option users set per machine (`--gpus`, `run_task(gpus=[0])`).
+    `gpus` and `broker` are executor options, taken at the top level because users set
+    them per machine or cluster (`--gpus`, `--broker`, `run_task(gpus=[0])`); a broker
+    selects the celery executor unless another is named, as `--model` selects the llm
+    proposer.
     """
     merged = {**base}
     budget = {**merged.pop("budget", {})}
@@ -88,8 +90,10 @@ def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
             continue
         if key in Budget.model_fields:
             budget[key] = value
-        elif key == "gpus":
-            merged["executor_options"] = {**(merged.get("executor_options") or {}), "gpus": value}
+        elif key in ("gpus", "broker"):
+            merged["executor_options"] = {**(merged.get("executor_options") or {}), key: value}
+            if key == "broker" and overrides.get("executor") is None:
+                merged.setdefault("executor", "celery")
         else:
             merged[key] = value
     merged["budget"] = budget

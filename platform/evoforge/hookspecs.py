@@ -81,5 +81,12 @@ def evoforge_new_best(run_id: str, candidate: CandidateView, outcome: Evaluation
 
 
 @hookspec
+def evoforge_run_paused(run_id: str, reason: str | None) -> None:
+    """Called when a run stops making progress for a reason outside it (the Celery
+    broker is unreachable, no worker takes its queue), and again with ``reason`` None
+    once it goes on. Nothing is lost while paused; this only tells the user why."""
+
+
+@hookspec
 def evoforge_run_finished(run_id: str, summary: dict[str, Any]) -> None:
     """Called once when a run stops; ``summary`` is what ``evoforge show --json`` prints."""

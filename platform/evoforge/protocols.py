@@ -84,6 +84,11 @@ class SandboxUnavailable(RuntimeError):
     """The sandbox cannot run on this machine; the message says how to fix that."""
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor cannot dispatch as configured (no broker, a worker refusing the
+    run's jobs); the message says how to fix that."""
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Built as `cls(slots=E, sandbox_options=..., **options)`."""
@@ -109,6 +114,7 @@ def describe(obj: Any) -> str:
 
 __all__ = [
     "Executor",
+    "ExecutorUnavailable",
     "Proposer",
     "Sandbox",
     "SandboxUnavailable",

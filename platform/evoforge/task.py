@@ -44,6 +44,9 @@ class Resources(BaseModel):
     max_processes: int = Field(default=64, gt=0)
     max_file_mb: int = Field(default=256, gt=0)
     image: str | None = None
+    queue: str | None = None
+    """The Celery queue for this task's evaluations (default `gpu` if it needs a GPU,
+    else `cpu`): a task needing special machines names the queue their workers take."""
 
 
 class Stage(BaseModel):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from evoforge.cli.sandbox import sandbox_app
+from evoforge.cli.worker import worker
 from evoforge.config import (
     ConfigError,
     build_config,
@@ -23,7 +24,7 @@ from evoforge.export import ExportError
 from evoforge.folder_tasks import TaskFolderError
 from evoforge.plugin_manager import PluginError
 from evoforge.proposals import ProposerUnavailable
-from evoforge.protocols import SandboxUnavailable
+from evoforge.protocols import ExecutorUnavailable, SandboxUnavailable
 from evoforge.store.database import StoreError
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox_app, name="sandbox")
+app.command("worker")(worker)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -43,13 +45,18 @@ USER_ERRORS = (
     StoreError,
     ExportError,
     SandboxUnavailable,
+    ExecutorUnavailable,
     ProposerUnavailable,
 )
 T = TypeVar("T")
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the store (default: sqlite in ./.evoforge/)"),
+    typer.Option(
+        "--db",
+        envvar="EVOFORGE_DB",
+        help="SQLAlchemy URL of the store (default: sqlite in ./.evoforge/)",
+    ),
 ]
 GpusOption = Annotated[
     str | None,
@@ -156,6 +163,13 @@ def run(
         float | None, typer.Option(help="stop when model calls have cost this many USD")
     ] = None,
     gpus: GpusOption = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="Redis URL of the Celery broker; selects the celery executor "
+            "(default: $EVOFORGE_BROKER)"
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="run config file (TOML or YAML)")] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
@@ -179,6 +193,7 @@ def run(
         "evaluation_slots": evaluations,
         "proposal_slots": proposals,
         "gpus": _guard(lambda: gpu_option(gpus)),
+        "broker": broker,
     }
     from_file = _guard(lambda: load_config_file(config)) if config else {}
     base = _guard(

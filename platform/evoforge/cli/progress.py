@@ -58,3 +58,10 @@ class ProgressDisplay:
             rate=f"{rate:.1f}",
             best="-" if self.best is None else f"{self.best:.6g}",
         )
+
+    @hookimpl
+    def evoforge_run_paused(self, run_id: str, reason: str | None) -> None:
+        if reason is None:
+            self.progress.console.print("[green]continuing[/]: the run is making progress again")
+        else:
+            self.progress.console.print(f"[yellow]paused[/]: {reason}", highlight=False)

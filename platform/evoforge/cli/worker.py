@@ -1,0 +1,81 @@
+"""`evoforge worker`: a Celery worker evaluating the jobs of runs on the celery executor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from evoforge.config import ConfigError, gpu_option
+from evoforge.executors.distributed.settings import DEFAULT_VISIBILITY_TIMEOUT_S
+from evoforge.executors.gpu_slots import discover_gpus
+from evoforge.protocols import ExecutorUnavailable, SandboxUnavailable
+from evoforge.store.errors import StoreError
+
+err_console = Console(stderr=True)
+
+
+def worker(
+    queues: Annotated[
+        str, typer.Option(help="queues to take jobs from, comma-separated: cpu, gpu, or a task's")
+    ] = "cpu",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="evaluations at once (pool processes)")
+    ] = 2,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            help="GPU ids this worker may use, one evaluation per GPU, e.g. 0,1 "
+            "(default: CUDA_VISIBLE_DEVICES, else nvidia-smi)"
+        ),
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(envvar="EVOFORGE_BROKER", help="Redis URL of the Celery broker"),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="EVOFORGE_DB",
+            help="SQLAlchemy URL of the runs' store, the same as the orchestrator's",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="worker name, e.g. gpu1@%h (default: celery@HOST)")
+    ] = None,
+    visibility_timeout: Annotated[
+        float,
+        typer.Option(
+            help="seconds before a job whose worker vanished is delivered again; "
+            "must exceed the longest evaluation and match the runs' setting"
+        ),
+    ] = DEFAULT_VISIBILITY_TIMEOUT_S,
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Evaluate jobs of celery-executor runs in this machine's sandboxes."""
+    from evoforge.executors.distributed.worker import run_worker
+
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    if not wanted:
+        _fail("--queues names no queue; e.g. --queues cpu,gpu")
+    try:
+        ids = gpu_option(gpus)
+        run_worker(
+            queues=wanted,
+            concurrency=concurrency,
+            gpus=discover_gpus() if ids is None else ids,
+            broker=broker,
+            db=db,
+            name=name,
+            visibility_timeout_s=visibility_timeout,
+            loglevel=loglevel,
+        )
+    except (ConfigError, ExecutorUnavailable, SandboxUnavailable, StoreError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
