@@ -109,10 +109,12 @@ def evaluate_message(
         return stored.model_dump(mode="json")
     outcome = _evaluate(state, job, sandbox_options)
     outcome = outcome.model_copy(update={"host": worker or outcome.host or socket.gethostname()})
-    _store(state, job, outcome)
-    final = _stored(state, job, worker)
-    assert final is not None, "an evaluation just stored must read back"
-    return final.model_dump(mode="json")
+    if _store(state, job, outcome):
+        return outcome.model_dump(mode="json")
+    # Another delivery of this job stored first: report the evaluation that was kept.
+    kept = _stored(state, job, worker)
+    assert kept is not None, "an evaluation stored by another delivery must read back"
+    return kept.model_dump(mode="json")
 
 
 def _evaluate(
@@ -143,10 +145,11 @@ def _stored(state: _ProcessState, job: EvaluationJob, worker: str) -> Evaluation
         ) from None
 
 
-def _store(state: _ProcessState, job: EvaluationJob, outcome: EvaluationOutcome) -> None:
-    stored = _retrying(lambda: state.repo.record_evaluation(job.candidate_id, outcome))
+def _store(state: _ProcessState, job: EvaluationJob, outcome: EvaluationOutcome) -> bool:
+    stored = bool(_retrying(lambda: state.repo.record_evaluation(job.candidate_id, outcome)))
     if not stored:
         log.info("candidate %s was stored by another delivery first", job.candidate_id)
+    return stored
 
 
 def _retrying(call: Any) -> Any:

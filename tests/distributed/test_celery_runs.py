@@ -1,0 +1,195 @@
+"""Runs on the celery executor: real Redis, real PostgreSQL, real worker processes.
+
+Every test reads its verdict from the shared store (what a user's `show` reads) and
+from the workers' own logs (which message each one was handed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import EVOFORGE, run_cli
+from sqlalchemy import text
+
+from evoforge.store import open_database
+
+pytestmark = pytest.mark.slow
+
+
+def store_facts(db_url: str) -> dict[str, Any]:
+    """What the store holds: one row per evaluation, with its seq and host."""
+    with open_database(db_url) as db, db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT candidate_id, seq, host, status FROM evaluations ORDER BY seq")
+        ).all()
+        run = conn.execute(text("SELECT id, status, evaluation_count FROM runs")).one()
+        pending = conn.execute(
+            text("SELECT count(*) FROM candidates WHERE status = 'pending'")
+        ).scalar_one()
+    return {
+        "candidates": [r.candidate_id for r in rows],
+        "seqs": [r.seq for r in rows],
+        "hosts": {r.candidate_id: r.host for r in rows},
+        "statuses": Counter(r.status for r in rows),
+        "run_status": run.status,
+        "evaluation_count": run.evaluation_count,
+        "pending": pending,
+    }
+
+
+def assert_stored_once(facts: dict[str, Any], budget: int) -> None:
+    assert facts["run_status"] == "finished"
+    assert len(facts["candidates"]) == budget
+    assert len(set(facts["candidates"])) == budget, "a candidate was stored twice"
+    assert facts["seqs"] == list(range(1, budget + 1))
+    assert facts["evaluation_count"] == budget
+    assert facts["pending"] == 0
+
+
+def run_json(*args: str, timeout: float = 240) -> dict[str, Any]:
+    result = run_cli(*args, "--json", timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_a_run_on_two_workers_completes_with_every_evaluation_stored_once(
+    redis_server, pg_url, start_worker, sleepy_task
+) -> None:
+    one = start_worker("w1@test", broker=redis_server.url, db=pg_url)
+    two = start_worker("w2@test", broker=redis_server.url, db=pg_url)
+    task = sleepy_task(0.3)
+
+    summary = run_json(
+        "run", str(task), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", "12", "-E", "2", "--seed", "1",
+    )  # fmt: skip
+
+    assert summary["evaluations"]["ok"] == 12
+    facts = store_facts(pg_url)
+    assert_stored_once(facts, 12)
+    assert set(facts["hosts"].values()) == {"w1@test", "w2@test"}, "both workers evaluate"
+    handed = one.received() + two.received()
+    assert sorted(handed) == sorted(facts["candidates"]), "each job delivered exactly once"
+
+
+def test_a_worker_killed_mid_evaluation_loses_nothing_and_its_job_runs_elsewhere(
+    redis_server, pg_url, start_worker, sleepy_task, tmp_path: Path
+) -> None:
+    victim = start_worker("victim@test", broker=redis_server.url, db=pg_url)
+    survivor = start_worker("survivor@test", broker=redis_server.url, db=pg_url)
+    task = sleepy_task(1.0)
+    budget = 10
+    log = (tmp_path / "run.log").open("w")
+    run = subprocess.Popen(
+        [*EVOFORGE, "run", str(task), "--broker", redis_server.url, "--db", pg_url,
+         "--max-evaluations", str(budget), "-E", "2", "--seed", "3", "--json"],
+        stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+    # Wait until the victim has finished one evaluation and is inside the next one.
+    deadline = time.monotonic() + 60
+    while not (victim.succeeded() and victim.evaluating()):
+        assert time.monotonic() < deadline, victim.text()[-2000:]
+        time.sleep(0.05)
+    lost = [c for c in victim.received() if c not in victim.succeeded()]
+    victim.kill_like_a_lost_machine()
+
+    out, _ = run.communicate(timeout=180)
+    assert run.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
+    assert json.loads(out)["evaluations"]["ok"] == budget
+
+    facts = store_facts(pg_url)
+    assert_stored_once(facts, budget)
+    assert len(lost) == 1
+    assert facts["hosts"][lost[0]] == "survivor@test", "the lost evaluation ran again elsewhere"
+    assert lost[0] in survivor.received()
+
+
+def test_a_redis_restart_pauses_the_run_which_then_completes(
+    redis_server, pg_url, start_worker, sleepy_task, tmp_path: Path
+) -> None:
+    worker = start_worker("w1@test", broker=redis_server.url, db=pg_url, concurrency=2)
+    task = sleepy_task(0.2)
+    budget = 16
+    err = tmp_path / "run.err"
+    run = subprocess.Popen(
+        [*EVOFORGE, "run", str(task), "--broker", redis_server.url, "--db", pg_url,
+         "--max-evaluations", str(budget), "-E", "2", "--seed", "5"],
+        stdout=err.open("w"), stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(worker.succeeded()) < 3:
+        assert time.monotonic() < deadline, worker.text()[-2000:]
+        time.sleep(0.05)
+
+    redis_server.restart(down_s=3.0)
+
+    assert run.wait(timeout=180) == 0, err.read_text()[-3000:]
+    shown = err.read_text()
+    assert "paused:" in shown
+    assert "unreachable" in shown or "cannot read results" in shown
+    assert "continuing" in shown
+    assert_stored_once(store_facts(pg_url), budget)
+    assert worker.proc is not None and worker.proc.poll() is None, "the worker survived"
+
+
+def test_a_failing_candidate_is_stored_once_and_never_retried(
+    redis_server, pg_url, start_worker, tmp_path: Path
+) -> None:
+    from cli_helpers import write_folder_task
+
+    worker = start_worker("w1@test", broker=redis_server.url, db=pg_url)
+    task = write_folder_task(
+        tmp_path,
+        "crashing",
+        {
+            "task.toml": """
+                name = "crashing"
+                files = ["program.py"]
+                evaluate = "evaluate.py:evaluate"
+                [resources]
+                timeout_s = 5
+            """,
+            "program.py": "# EVOLVE-BLOCK-START\nX = 3.0\n# EVOLVE-BLOCK-END\n",
+            "evaluate.py": "import os\n\ndef evaluate(program_path):\n    os._exit(3)\n",
+        },
+    )
+    summary = run_json(
+        "run", str(task), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", "4", "-E", "1", "--seed", "1",
+    )  # fmt: skip
+    facts = store_facts(pg_url)
+    assert summary["evaluations"]["crashed"] == 4
+    assert_stored_once(facts, 4)
+    assert Counter(worker.received()) == Counter(facts["candidates"]), "no candidate retried"
+
+
+def test_gpu_jobs_go_to_the_gpu_queue_and_hold_one_gpu_each(
+    redis_server, pg_url, start_worker, sleepy_task
+) -> None:
+    start_worker(
+        "gpu@test", broker=redis_server.url, db=pg_url, queues="gpu", concurrency=3, gpus="0,1"
+    )
+    task = sleepy_task(0.4, name="gpu_task", gpus=1)
+    run_json(
+        "run", str(task), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", "6", "-E", "3", "--seed", "2",
+    )  # fmt: skip
+    with open_database(pg_url) as db, db.engine.connect() as conn:
+        metrics = [
+            json.loads(m) if isinstance(m, str) else m
+            for (m,) in conn.execute(text("SELECT metrics_json FROM evaluations"))
+        ]
+    assert {m["visible"] for m in metrics} == {"0", "1"}
+    for gpu in ("0", "1"):
+        spans = sorted((m["start"], m["end"]) for m in metrics if m["visible"] == gpu)
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert start >= end, f"two evaluations overlapped on GPU {gpu}: {spans}"
