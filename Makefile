@@ -26,3 +26,4 @@ bench: setup
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/sandbox_overhead.py
+	$(PY) benchmarks/scaling.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -38,6 +39,7 @@ def store_facts(db_url: str) -> dict[str, Any]:
         "seqs": [r.seq for r in rows],
         "hosts": {r.candidate_id: r.host for r in rows},
         "statuses": Counter(r.status for r in rows),
+        "run_id": run.id,
         "run_status": run.status,
         "evaluation_count": run.evaluation_count,
         "pending": pending,
@@ -193,3 +195,66 @@ def test_gpu_jobs_go_to_the_gpu_queue_and_hold_one_gpu_each(
         spans = sorted((m["start"], m["end"]) for m in metrics if m["visible"] == gpu)
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start >= end, f"two evaluations overlapped on GPU {gpu}: {spans}"
+
+
+def test_a_run_with_no_worker_says_so_and_goes_on_once_one_starts(
+    redis_server, pg_url, start_worker, sleepy_task, tmp_path: Path
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text("[executor_options]\nstall_s = 1.0\n")
+    out = tmp_path / "run.out"
+    run = subprocess.Popen(
+        [*EVOFORGE, "run", str(sleepy_task(0.0)), "--broker", redis_server.url, "--db", pg_url,
+         "--config", str(config), "--max-evaluations", "3", "--seed", "1"],
+        stdout=out.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "no worker has started one" not in out.read_text():
+        assert run.poll() is None and time.monotonic() < deadline, out.read_text()
+        time.sleep(0.1)
+    assert "evoforge worker --queues cpu" in " ".join(out.read_text().split())
+
+    start_worker("late@test", broker=redis_server.url, db=pg_url)
+
+    assert run.wait(timeout=120) == 0, out.read_text()[-3000:]
+    assert "continuing" in out.read_text()
+    assert_stored_once(store_facts(pg_url), 3)
+
+
+def test_an_interrupted_run_keeps_what_workers_finished_and_resume_repeats_nothing(
+    redis_server, pg_url, start_worker, sleepy_task, tmp_path: Path
+) -> None:
+    workers = [start_worker(f"w{i}@test", broker=redis_server.url, db=pg_url) for i in (1, 2)]
+    budget = 8
+    out = tmp_path / "run.out"
+    run = subprocess.Popen(
+        [*EVOFORGE, "run", str(sleepy_task(1.0)), "--broker", redis_server.url, "--db", pg_url,
+         "--max-evaluations", str(budget), "-E", "2", "--seed", "4"],
+        stdout=out.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(workers[0].succeeded() + workers[1].succeeded()) < 3:
+        assert time.monotonic() < deadline, out.read_text()
+        time.sleep(0.05)
+    while not any(w.evaluating() for w in workers):
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130, out.read_text()[-3000:]
+    run_id = store_facts(pg_url)["run_id"]
+
+    # What was running when the user pressed Ctrl-C finishes and is stored.
+    deadline = time.monotonic() + 30
+    while any(w.evaluating() for w in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    stored_before = set(store_facts(pg_url)["candidates"])
+    handed_before = set(workers[0].received() + workers[1].received())
+    assert handed_before <= stored_before, "an evaluation a worker started was lost"
+
+    resumed = run_cli("resume", run_id, "--db", pg_url, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    facts = store_facts(pg_url)
+    assert_stored_once(facts, budget)
+    handed = workers[0].received() + workers[1].received()
+    assert Counter(handed) == Counter(facts["candidates"]), "resume ran nothing twice"

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from evoforge.executors.distributed.results import (
     RETRY_MAX_S,
+    STALL_S,
     ResultWatcher,
     broker_errors,
     first_line,
@@ -56,16 +57,18 @@ class CeleryExecutor:
         queue: str | None = None,
         visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT_S,
         poll_s: float = DEFAULT_POLL_S,
+        stall_s: float = STALL_S,
         gpus: Any = None,
         **options: Any,
     ) -> None:
         """`broker`: a Redis URL (default: `$EVOFORGE_BROKER`); `queue`: send every
         evaluation there instead of `cpu`/`gpu`/the task's own; `visibility_timeout`:
-        must match the workers' (`evoforge worker --visibility-timeout`)."""
+        must match the workers' (`evoforge worker --visibility-timeout`); `stall_s`:
+        after this long with evaluations queued and none started, say so."""
         if options:
             raise BrokerConfigError(
                 f"unknown celery executor option(s): {', '.join(sorted(options))}; known: "
-                "broker, queue, visibility_timeout, poll_s"
+                "broker, queue, visibility_timeout, poll_s, stall_s"
             )
         if gpus:
             raise BrokerConfigError(
@@ -81,7 +84,7 @@ class CeleryExecutor:
         self.session = secrets.token_hex(4)
         self.run_id = ""
         self.paused: dict[str, str] = {}
-        self.watcher = ResultWatcher(self.app, poll_s, self._pause)
+        self.watcher = ResultWatcher(self.app, poll_s, self._pause, stall_s)
         self._errors = broker_errors()
 
     # -- refusing before the run ------------------------------------------------------

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 READY = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 STALL_S = 30.0
-"""Evaluations queued this long with none started means no worker takes the queue."""
+"""Evaluations queued this long with none started likely means no worker takes the
+queue (or a broker restart without persistence dropped them)."""
 RETRY_MAX_S = 5.0
 
 
@@ -50,7 +51,11 @@ class _Waiting:
 
 class ResultWatcher:
     def __init__(
-        self, app: Celery, poll_s: float, on_pause: Callable[[str, str | None], None]
+        self,
+        app: Celery,
+        poll_s: float,
+        on_pause: Callable[[str, str | None], None],
+        stall_s: float = STALL_S,
     ) -> None:
         """`on_pause(key, reason)` is told why results are not arriving (reason None:
         that cause has cleared); `key` separates causes so one clearing does not hide
@@ -58,6 +63,7 @@ class ResultWatcher:
         self.app = app
         self.poll_s = poll_s
         self.on_pause = on_pause
+        self.stall_s = stall_s
         self._waiting: dict[str, _Waiting] = {}
         self._task: asyncio.Task[None] | None = None
         self._last_progress = time.monotonic()
@@ -154,17 +160,20 @@ class ResultWatcher:
 
     def _check_stalled(self) -> None:
         now = time.monotonic()
-        if any(w.started for w in self._waiting.values()) or now - self._last_progress < STALL_S:
+        if (
+            any(w.started for w in self._waiting.values())
+            or now - self._last_progress < self.stall_s
+        ):
             self.on_pause("stalled", None)
             return
         oldest = min((w.since for w in self._waiting.values()), default=now)
-        if now - oldest < STALL_S:
+        if now - oldest < self.stall_s:
             return
         queues = sorted({w.queue for w in self._waiting.values()})
         self.on_pause(
             "stalled",
             f"{len(self._waiting)} evaluation(s) queued on {', '.join(queues)} and no worker has "
-            f"started one for {STALL_S:g} s; start one: evoforge worker --queues "
+            f"started one for {self.stall_s:g} s; start one: evoforge worker --queues "
             f"{','.join(queues)}",
         )
 
