@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,26 @@ def run_json(*args: str, timeout: float = 240) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
+def start_run(out: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`evoforge run ARGS` in the background, its output (progress, notices) in `out`."""
+    with out.open("w") as sink:
+        return subprocess.Popen(
+            [*EVOFORGE, "run", *args],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+
+def wait_for(
+    condition: Callable[[], bool], explain: Callable[[], str], timeout_s: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, explain()
+        time.sleep(0.05)
+
+
 def test_a_run_on_two_workers_completes_with_every_evaluation_stored_once(
     redis_server, pg_url, start_worker, sleepy_task
 ) -> None:
@@ -88,25 +109,18 @@ def test_a_worker_killed_mid_evaluation_loses_nothing_and_its_job_runs_elsewhere
     survivor = start_worker("survivor@test", broker=redis_server.url, db=pg_url)
     task = sleepy_task(1.0)
     budget = 10
-    log = (tmp_path / "run.log").open("w")
-    run = subprocess.Popen(
-        [*EVOFORGE, "run", str(task), "--broker", redis_server.url, "--db", pg_url,
-         "--max-evaluations", str(budget), "-E", "2", "--seed", "3", "--json"],
-        stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "COLUMNS": "200"},
+    out = tmp_path / "run.out"
+    run = start_run(
+        out, str(task), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", str(budget), "-E", "2", "--seed", "3",
     )  # fmt: skip
 
     # Wait until the victim has finished one evaluation and is inside the next one.
-    deadline = time.monotonic() + 60
-    while not (victim.succeeded() and victim.evaluating()):
-        assert time.monotonic() < deadline, victim.text()[-2000:]
-        time.sleep(0.05)
+    wait_for(lambda: bool(victim.succeeded()) and victim.evaluating(), victim.text)
     lost = [c for c in victim.received() if c not in victim.succeeded()]
     victim.kill_like_a_lost_machine()
 
-    out, _ = run.communicate(timeout=180)
-    assert run.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
-    assert json.loads(out)["evaluations"]["ok"] == budget
-
+    assert run.wait(timeout=180) == 0, out.read_text()[-3000:]
     facts = store_facts(pg_url)
     assert_stored_once(facts, budget)
     assert len(lost) == 1
@@ -120,17 +134,12 @@ def test_a_redis_restart_pauses_the_run_which_then_completes(
     worker = start_worker("w1@test", broker=redis_server.url, db=pg_url, concurrency=2)
     task = sleepy_task(0.2)
     budget = 16
-    err = tmp_path / "run.err"
-    run = subprocess.Popen(
-        [*EVOFORGE, "run", str(task), "--broker", redis_server.url, "--db", pg_url,
-         "--max-evaluations", str(budget), "-E", "2", "--seed", "5"],
-        stdout=err.open("w"), stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"},
+    err = tmp_path / "run.out"
+    run = start_run(
+        err, str(task), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", str(budget), "-E", "2", "--seed", "5",
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(worker.succeeded()) < 3:
-        assert time.monotonic() < deadline, worker.text()[-2000:]
-        time.sleep(0.05)
+    wait_for(lambda: len(worker.succeeded()) >= 3, worker.text)
 
     redis_server.restart(down_s=3.0)
 
@@ -203,15 +212,12 @@ def test_a_run_with_no_worker_says_so_and_goes_on_once_one_starts(
     config = tmp_path / "run.toml"
     config.write_text("[executor_options]\nstall_s = 1.0\n")
     out = tmp_path / "run.out"
-    run = subprocess.Popen(
-        [*EVOFORGE, "run", str(sleepy_task(0.0)), "--broker", redis_server.url, "--db", pg_url,
-         "--config", str(config), "--max-evaluations", "3", "--seed", "1"],
-        stdout=out.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    run = start_run(
+        out, str(sleepy_task(0.0)), "--broker", redis_server.url, "--db", pg_url,
+        "--config", str(config), "--max-evaluations", "3", "--seed", "1",
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while "no worker has started one" not in out.read_text():
-        assert run.poll() is None and time.monotonic() < deadline, out.read_text()
-        time.sleep(0.1)
+    wait_for(lambda: "no worker has started one" in out.read_text(), out.read_text)
+    assert run.poll() is None
     assert "evoforge worker --queues cpu" in " ".join(out.read_text().split())
 
     start_worker("late@test", broker=redis_server.url, db=pg_url)
@@ -227,26 +233,18 @@ def test_an_interrupted_run_keeps_what_workers_finished_and_resume_repeats_nothi
     workers = [start_worker(f"w{i}@test", broker=redis_server.url, db=pg_url) for i in (1, 2)]
     budget = 8
     out = tmp_path / "run.out"
-    run = subprocess.Popen(
-        [*EVOFORGE, "run", str(sleepy_task(1.0)), "--broker", redis_server.url, "--db", pg_url,
-         "--max-evaluations", str(budget), "-E", "2", "--seed", "4"],
-        stdout=out.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+    run = start_run(
+        out, str(sleepy_task(1.0)), "--broker", redis_server.url, "--db", pg_url,
+        "--max-evaluations", str(budget), "-E", "2", "--seed", "4",
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(workers[0].succeeded() + workers[1].succeeded()) < 3:
-        assert time.monotonic() < deadline, out.read_text()
-        time.sleep(0.05)
-    while not any(w.evaluating() for w in workers):
-        time.sleep(0.02)
+    wait_for(lambda: len(workers[0].succeeded() + workers[1].succeeded()) >= 3, out.read_text)
+    wait_for(lambda: any(w.evaluating() for w in workers), out.read_text)
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=60) == 130, out.read_text()[-3000:]
     run_id = store_facts(pg_url)["run_id"]
 
     # What was running when the user pressed Ctrl-C finishes and is stored.
-    deadline = time.monotonic() + 30
-    while any(w.evaluating() for w in workers):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: not any(w.evaluating() for w in workers), out.read_text, timeout_s=30)
     time.sleep(0.5)
     stored_before = set(store_facts(pg_url)["candidates"])
     handed_before = set(workers[0].received() + workers[1].received())
