@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -18,13 +17,10 @@ def db_url(tmp_path: Path) -> str:
 def dockerd(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - support.dockerd.Dockerd
     """A private Docker daemon with the tiny test image imported; fails under CI if absent."""
     from support.dockerd import Dockerd, DockerdUnavailable, build_test_image
+    from support.services import start_service
 
-    try:
-        daemon = Dockerd(tmp_path_factory.mktemp("dockerd")).start()
-    except DockerdUnavailable as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs a Docker daemon: {error}")
-        pytest.skip(str(error))
+    folder = tmp_path_factory.mktemp("dockerd")
+    daemon = start_service(Dockerd(folder).start, DockerdUnavailable, "a Docker daemon")
     client = daemon.client()
     try:
         build_test_image(client)
@@ -32,6 +28,17 @@ def dockerd(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - support
         client.close()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():  # noqa: ANN201 - support.postgres.PostgresServer
+    """A private PostgreSQL server on loopback (one per session); fails under CI if absent."""
+    from support.postgres import PostgresServer, PostgresUnavailable
+    from support.services import start_service
+
+    server = start_service(PostgresServer().start, PostgresUnavailable, "a PostgreSQL server")
+    yield server
+    server.stop()
 
 
 @pytest.fixture

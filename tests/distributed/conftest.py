@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,16 +9,12 @@ import pytest
 from cli_helpers import write_folder_task
 from support.celery_workers import Worker
 from support.redis_server import RedisServer, RedisUnavailable
+from support.services import start_service
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    try:
-        server = RedisServer(tmp_path / "redis").start()
-    except RedisUnavailable as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs redis-server: {error}")
-        pytest.skip(str(error))
+    server = start_service(RedisServer(tmp_path / "redis").start, RedisUnavailable, "redis-server")
     yield server
     server.stop()
 

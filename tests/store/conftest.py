@@ -11,20 +11,34 @@ from evoforge.store import Database, Repository, open_database
 from evoforge.task import ArtifactFile, Task
 
 
-def _sqlite_url(tmp_path: Path) -> str:
+def _sqlite_url(request: pytest.FixtureRequest) -> str:
+    tmp_path: Path = request.getfixturevalue("tmp_path")
     return f"sqlite:///{tmp_path / 'evoforge.db'}"
 
 
-# name -> a function giving a fresh, empty database URL for one test.
-# PostgreSQL joins with one entry here (a factory creating a scratch database).
-BACKENDS: dict[str, Callable[[Path], str]] = {
+def _postgresql_url(request: pytest.FixtureRequest) -> str:
+    """A scratch database on the session's private server, dropped after the test.
+
+    The server is asked for only here, so a run selecting only `[sqlite]` never
+    starts it.
+    """
+    server = request.getfixturevalue("postgres")
+    url = server.create_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
+# name -> a function giving a fresh, empty database URL for one test; the name is
+# the test id (`test_x[sqlite]`, `test_x[postgresql]`).
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], str]] = {
     "sqlite": _sqlite_url,
+    "postgresql": _postgresql_url,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
+def db_url(request: pytest.FixtureRequest) -> str:
+    return BACKENDS[request.param](request)
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Opening the store: the default location, SQLite settings, reopening, and clear errors."""
+"""Opening the store: the default location, SQLite settings, reopening, and clear errors.
+
+The default-location and pragma tests are SQLite's alone, so they take no `db_url`:
+the default store is a SQLite file, and PostgreSQL has neither files nor pragmas.
+"""
 
 from __future__ import annotations
 

@@ -124,8 +124,19 @@ def open_database(url: str | None = None) -> Database:
 
 
 def _engine_options(url: URL) -> dict[str, Any]:
-    # Pre-ping so a long run survives a server restart or an idle-connection timeout.
-    return {} if url.get_backend_name() == "sqlite" else {"pool_pre_ping": True}
+    """Pre-ping so a long run survives a server restart or an idle-connection timeout.
+
+    PostgreSQL transactions are pinned to READ COMMITTED whatever the server's
+    default: concurrent writers (an orchestrator and its workers) take turns on the
+    run row, and only at this level does the one that waited go on with the newest
+    row instead of failing with a serialization error its caller cannot handle.
+    """
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return {}
+    if backend == "postgresql":
+        return {"pool_pre_ping": True, "isolation_level": "READ COMMITTED"}
+    return {"pool_pre_ping": True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

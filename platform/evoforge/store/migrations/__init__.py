@@ -14,6 +14,7 @@ Revision files are named `NNNN_slug.py` with revision id "NNNN" and form one lin
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+UPGRADE_LOCK_KEY = 0x65766F666F726765  # "evoforge": the PostgreSQL advisory lock id
+"""Advisory locks are per database, so one fixed id serialises upgrades of one store."""
+_ALEMBIC_IN_USE = threading.Lock()
 
 
 @cache
@@ -69,10 +73,13 @@ def current_revision(connection: Connection) -> str | None:
 def upgrade_to_head(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op costing one query when it is.
 
-    Concurrent first opens are safe: on SQLite the upgrade runs inside one
-    `BEGIN IMMEDIATE` transaction (SQLite DDL is transactional), so a second opener
-    waits, then finds the work done; elsewhere a failed upgrade is forgiven when
-    another process has meanwhile reached head.
+    Concurrent first opens are safe: the upgrade runs in one transaction that first
+    takes a lock every other opener also waits for (`BEGIN IMMEDIATE` on SQLite, a
+    transaction-level advisory lock on PostgreSQL; both databases have transactional
+    DDL), then reads the revision again, so a second opener finds the work done and
+    changes nothing. Elsewhere a failed upgrade is forgiven when another process has
+    meanwhile reached head. Threads of one process also take turns, because
+    Alembic keeps the running migration's context in module-level state.
     """
     head = head_revision()
     with engine.connect() as connection:
@@ -81,20 +88,34 @@ def upgrade_to_head(engine: Engine) -> None:
         if current == head:
             return
         _check_known(current)
-        try:
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            current = current_revision(connection)
-            if current != head:
-                from alembic import command
+        with _ALEMBIC_IN_USE:
+            try:
+                _lock_out_other_upgrades(connection)
+                current = current_revision(connection)
+                _check_known(current)
+                if current != head:
+                    from alembic import command
 
-                command.upgrade(alembic_config(connection), "head")
-            connection.commit()
-        except Exception:
-            connection.rollback()
-            if current_revision(connection) != head:
+                    command.upgrade(alembic_config(connection), "head")
+                connection.commit()
+            except StoreError:
+                connection.rollback()
                 raise
-            connection.rollback()
+            except Exception:
+                connection.rollback()
+                if current_revision(connection) != head:
+                    raise
+                connection.rollback()
+
+
+def _lock_out_other_upgrades(connection: Connection) -> None:
+    """Start the upgrade transaction holding the lock concurrent openers queue on;
+    committing or rolling back releases it."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
 
 
 def _check_known(current: str | None) -> None:
