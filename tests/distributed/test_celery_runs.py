@@ -62,6 +62,29 @@ def run_json(*args: str, timeout: float = 240) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
+def resend(broker: str, db_url: str, run_id: str, candidate_id: str) -> dict[str, Any]:
+    """Publish a candidate's job again, as a re-delivery would, and wait for the answer."""
+    from evoforge.executors.distributed.settings import TASK_NAME, make_app
+    from evoforge.jobs import EvaluationJob
+    from evoforge.store import Repository
+    from evoforge.task import Task
+
+    with open_database(db_url) as db:
+        repo = Repository(db)
+        task = Task.model_validate(repo.get_run(run_id).task_json)
+        files = repo.candidate_view(candidate_id).files
+    job = EvaluationJob.for_candidate(task, run_id, candidate_id, dict(files), "process")
+    app = make_app(broker)
+    try:
+        sent = app.send_task(
+            TASK_NAME, args=[job.model_dump(mode="json"), {}], task_id=f"{candidate_id}-again",
+            queue="cpu",
+        )  # fmt: skip
+        return sent.get(timeout=60)
+    finally:
+        app.close()
+
+
 def start_run(out: Path, *args: str) -> subprocess.Popen[bytes]:
     """`evoforge run ARGS` in the background, its output (progress, notices) in `out`."""
     with out.open("w") as sink:
@@ -100,6 +123,13 @@ def test_a_run_on_two_workers_completes_with_every_evaluation_stored_once(
     assert set(facts["hosts"].values()) == {"w1@test", "w2@test"}, "both workers evaluate"
     handed = one.received() + two.received()
     assert sorted(handed) == sorted(facts["candidates"]), "each job delivered exactly once"
+
+    # A job delivered again after its evaluation was stored (an acknowledgement lost to
+    # a broker restart) is answered from the store: nothing runs, nothing is added.
+    again = resend(redis_server.url, pg_url, facts["run_id"], facts["candidates"][3])
+    assert again["host"] == facts["hosts"][facts["candidates"][3]]
+    assert store_facts(pg_url)["evaluation_count"] == 12
+    wait_for(lambda: "answering from the store" in one.text() + two.text(), one.text)
 
 
 def test_a_worker_killed_mid_evaluation_loses_nothing_and_its_job_runs_elsewhere(
