@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from evoforge.cli.errors import err_console, guard
 from evoforge.cli.sandbox import sandbox_app
 from evoforge.cli.worker import worker
 from evoforge.config import (
-    ConfigError,
     build_config,
     gpu_option,
     load_config_file,
     model_proposer_options,
 )
-from evoforge.export import ExportError
-from evoforge.folder_tasks import TaskFolderError
-from evoforge.plugin_manager import PluginError
-from evoforge.proposals import ProposerUnavailable
-from evoforge.protocols import ExecutorUnavailable, SandboxUnavailable
-from evoforge.store.database import StoreError
 
 app = typer.Typer(
     help="Evolve programs, policies, prompts and kernels with sandboxed evaluation.",
@@ -36,19 +29,7 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.command("worker")(worker)
 console = Console()
-err_console = Console(stderr=True)
 
-USER_ERRORS = (
-    PluginError,
-    TaskFolderError,
-    ConfigError,
-    StoreError,
-    ExportError,
-    SandboxUnavailable,
-    ExecutorUnavailable,
-    ProposerUnavailable,
-)
-T = TypeVar("T")
 
 DbOption = Annotated[
     str | None,
@@ -68,15 +49,6 @@ GpusOption = Annotated[
 ]
 
 
-def _guard(call: Callable[[], T]) -> T:
-    """Turn a user-facing error into one red line and exit code 2, never a traceback."""
-    try:
-        return call()
-    except USER_ERRORS as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
 def _program() -> str:
     """How the user invoked us (e.g. `.venv/bin/evoforge`), so printed hints work as typed."""
     invoked = sys.argv[0] if sys.argv else ""
@@ -93,7 +65,7 @@ def tasks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from evoforge.cli.render import tasks_table
     from evoforge.plugin_manager import registry
 
-    found = _guard(lambda: registry().tasks())
+    found = guard(lambda: registry().tasks())
     if as_json:
         _print_json({name: task.model_dump(exclude={"files"}) for name, task in found.items()})
     else:
@@ -107,7 +79,7 @@ def plugins() -> None:
 
     from evoforge.plugin_manager import registry
 
-    reg = _guard(registry)
+    reg = guard(registry)
     table = Table(title="plugins")
     for column in ("plugin", "module", "distribution"):
         table.add_column(column)
@@ -115,7 +87,7 @@ def plugins() -> None:
         table.add_row(plugin.name, plugin.source, plugin.distribution)
     console.print(table)
     for kind in ("tasks", "proposers", "strategies", "sandboxes", "executors"):
-        names = ", ".join(sorted(_guard(getattr(reg, kind)))) or "-"
+        names = ", ".join(sorted(guard(getattr(reg, kind)))) or "-"
         console.print(f"[bold]{kind}:[/] {names}")
 
 
@@ -192,11 +164,11 @@ def run(
         "executor": executor,
         "evaluation_slots": evaluations,
         "proposal_slots": proposals,
-        "gpus": _guard(lambda: gpu_option(gpus)),
+        "gpus": guard(lambda: gpu_option(gpus)),
         "broker": broker,
     }
-    from_file = _guard(lambda: load_config_file(config)) if config else {}
-    base = _guard(
+    from_file = guard(lambda: load_config_file(config)) if config else {}
+    base = guard(
         lambda: model_proposer_options(
             from_file,
             proposer=proposer,
@@ -206,10 +178,10 @@ def run(
             temperature=temperature,
         )
     )
-    run_config = _guard(lambda: build_config(base, overrides))
-    resolved = _guard(lambda: resolve_task(task))
-    database = _guard(lambda: open_database(db))
-    run_id = _guard(lambda: create_run(resolved, run_config, database))
+    run_config = guard(lambda: build_config(base, overrides))
+    resolved = guard(lambda: resolve_task(task))
+    database = guard(lambda: open_database(db))
+    run_id = guard(lambda: create_run(resolved, run_config, database))
     if not as_json:
         console.print(f"run [bold]{run_id}[/] on task [bold]{resolved.name}[/]")
     _execute(database, run_id, run_config.budget.max_evaluations, resolved.direction, as_json)
@@ -232,7 +204,7 @@ def _execute(
     register_plugin(display, name="cli-progress")
     try:
         with display:
-            outcome = _guard(lambda: execute_run(database, run_id, executor_options))
+            outcome = guard(lambda: execute_run(database, run_id, executor_options))
     except KeyboardInterrupt:
         err_console.print(f"interrupted; continue with: {_program()} resume {run_id}")
         raise typer.Exit(130) from None
@@ -261,9 +233,9 @@ def resume(
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
-    gpu_ids = _guard(lambda: gpu_option(gpus))
-    database = _guard(lambda: open_database(db))
-    run_row = _guard(lambda: Repository(database).get_run(run_id))
+    gpu_ids = guard(lambda: gpu_option(gpus))
+    database = guard(lambda: open_database(db))
+    run_row = guard(lambda: Repository(database).get_run(run_id))
     if run_row.status == "finished":
         err_console.print(
             f"run {run_id} already finished ({run_row.stop_reason}); nothing to resume"
@@ -273,7 +245,7 @@ def resume(
     total = (run_row.config_json.get("budget") or {}).get("max_evaluations")
     direction = run_row.task_json.get("direction", "maximize")
     executor_options = None if gpu_ids is None else {"gpus": gpu_ids}
-    _guard(lambda: check_run(database, run_id, executor_options))
+    guard(lambda: check_run(database, run_id, executor_options))
     _execute(database, run_id, total, direction, as_json, executor_options)
 
 
@@ -284,8 +256,8 @@ def runs(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] =
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
-    database = _guard(lambda: open_database(db))
-    summaries = _guard(lambda: Repository(database).list_runs())
+    database = guard(lambda: open_database(db))
+    summaries = guard(lambda: Repository(database).list_runs())
     if as_json:
         _print_json(summaries)
     else:
@@ -303,9 +275,9 @@ def show(
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
-    database = _guard(lambda: open_database(db))
+    database = guard(lambda: open_database(db))
     repo = Repository(database)
-    summary = _guard(lambda: repo.run_summary(run_id))
+    summary = guard(lambda: repo.run_summary(run_id))
     spend = repo.spend_report(run_id)
     if as_json:
         _print_json({**summary, "spend": spend})
@@ -329,8 +301,8 @@ def export(
     from evoforge.export import export_run
     from evoforge.store.database import open_database
 
-    database = _guard(lambda: open_database(db))
-    metadata = _guard(lambda: export_run(database, run_id, out, top))
+    database = guard(lambda: open_database(db))
+    metadata = guard(lambda: export_run(database, run_id, out, top))
     for entry in metadata["candidates"]:
         console.print(
             f"#{entry['rank']} {entry['candidate_id']} score {entry['score']} "

@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from evoforge.cli.errors import fail
 from evoforge.protocols import SandboxUnavailable
 
 sandbox_app = typer.Typer(help="Build and check sandbox images.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 @sandbox_app.command("build")
@@ -33,26 +33,21 @@ def build(
     from evoforge.sandboxes.images import KINDS, ImageBuildFailed, build_image
 
     if kind not in KINDS:
-        _fail(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
+        fail(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
     try:
         client = connect(base_url)
         client.ping()
     except SandboxUnavailable as error:
-        _fail(str(error))
+        fail(str(error))
     except Exception as error:  # the SDK raises several kinds for a dead socket
-        _fail(unreachable_message(base_url, error))
+        fail(unreachable_message(base_url, error))
     args = {"BASE": base} if base else {}
     try:
         built = build_image(kind, client, tag=tag, build_args=args, on_line=_echo)
     except ImageBuildFailed as error:
-        _fail(f"the {kind} image did not build: {error}")
+        fail(f"the {kind} image did not build: {error}")
     console.print(f"built [bold]{built}[/]")
 
 
 def _echo(line: str) -> None:
     console.print(line, highlight=False, markup=False)
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from evoforge.config import ConfigError, gpu_option
+from evoforge.cli.errors import USER_ERRORS, fail
+from evoforge.config import gpu_option
 from evoforge.executors.distributed.settings import DEFAULT_VISIBILITY_TIMEOUT_S
 from evoforge.executors.gpu_slots import discover_gpus
-from evoforge.protocols import ExecutorUnavailable, SandboxUnavailable
-from evoforge.store.errors import StoreError
-
-err_console = Console(stderr=True)
 
 
 def worker(
@@ -59,7 +55,7 @@ def worker(
 
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     if not wanted:
-        _fail("--queues names no queue; e.g. --queues cpu,gpu")
+        fail("--queues names no queue; e.g. --queues cpu,gpu")
     try:
         ids = gpu_option(gpus)
         run_worker(
@@ -72,10 +68,5 @@ def worker(
             visibility_timeout_s=visibility_timeout,
             loglevel=loglevel,
         )
-    except (ConfigError, ExecutorUnavailable, SandboxUnavailable, StoreError, ValueError) as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    except (*USER_ERRORS, ValueError) as exc:
+        fail(str(exc))

@@ -61,7 +61,8 @@ class CeleryExecutor:
         gpus: Any = None,
         **options: Any,
     ) -> None:
-        """`broker`: a Redis URL (default: `$EVOFORGE_BROKER`); `queue`: send every
+        """`slots` is the orchestrator's to honour (it keeps that many in flight);
+        `broker`: a Redis URL (default: `$EVOFORGE_BROKER`); `queue`: send every
         evaluation there instead of `cpu`/`gpu`/the task's own; `visibility_timeout`:
         must match the workers' (`evoforge worker --visibility-timeout`); `stall_s`:
         after this long with evaluations queued and none started, say so."""
@@ -75,7 +76,6 @@ class CeleryExecutor:
                 "with the celery executor GPUs belong to the workers: drop --gpus here and "
                 "start GPU workers with: evoforge worker --queues gpu --gpus 0,1"
             )
-        self.slots = slots
         self.sandbox_options = sandbox_options or {}
         self.broker = resolve_broker(broker)
         self.queue = queue

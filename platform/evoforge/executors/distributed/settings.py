@@ -152,7 +152,6 @@ def make_app(
         # acknowledgement is then lost and the message comes back, which the worker
         # answers from the store without evaluating again.
         worker_cancel_long_running_tasks_on_connection_loss=False,
-        worker_hijack_root_logger=True,
         broker_pool_limit=10,
     )
     return app

@@ -17,12 +17,14 @@ crashes, hangs or cheats is an outcome like any other, stored once.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
@@ -34,6 +36,7 @@ from evoforge.store.errors import StoreError
 from evoforge.store.repository import Repository
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STORE_RETRY_S = 120.0
 """How long a worker keeps trying to store a finished evaluation before it gives the
@@ -89,8 +92,6 @@ def _process_state() -> _ProcessState:
 
 def _sandboxes(state: _ProcessState, options: dict[str, Any]) -> SandboxCache:
     """One cache per distinct set of sandbox options (runs may differ in theirs)."""
-    import json
-
     key = json.dumps(options, sort_keys=True, default=str)
     if key not in state.sandboxes:
         state.sandboxes[key] = SandboxCache(options)
@@ -146,13 +147,13 @@ def _stored(state: _ProcessState, job: EvaluationJob, worker: str) -> Evaluation
 
 
 def _store(state: _ProcessState, job: EvaluationJob, outcome: EvaluationOutcome) -> bool:
-    stored = bool(_retrying(lambda: state.repo.record_evaluation(job.candidate_id, outcome)))
+    stored = _retrying(lambda: state.repo.record_evaluation(job.candidate_id, outcome))
     if not stored:
         log.info("candidate %s was stored by another delivery first", job.candidate_id)
     return stored
 
 
-def _retrying(call: Any) -> Any:
+def _retrying(call: Callable[[], T]) -> T:
     """Call the store, waiting out a restart or network blip for `STORE_RETRY_S`."""
     deadline = time.monotonic() + STORE_RETRY_S
     delay = 0.5
