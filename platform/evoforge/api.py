@@ -15,6 +15,7 @@ from typing import Any
 from evoforge.config import ConfigError, RunConfig, build_config
 from evoforge.executors.gpu_slots import parse_gpus
 from evoforge.folder_tasks import is_task_folder, load_task_folder
+from evoforge.objectives import select_objective
 from evoforge.orchestrator.loop import Orchestrator, check_executor, new_executor
 from evoforge.plugin_manager import PluginError, registry
 from evoforge.proposals import ProposerUnavailable
@@ -53,14 +54,21 @@ def resolve_task(name_or_folder: str | Path | Task) -> Task:
 
 def create_run(task: Task, config: RunConfig, database: Database) -> str:
     """Store a new run; the task is snapshotted so resuming never needs the plugin again."""
-    if config.eval_timeout_s is not None:
-        resources = task.resources.model_copy(update={"timeout_s": config.eval_timeout_s})
-        task = task.model_copy(update={"resources": resources})
     registry().lookup("strategies", config.strategy)
-    check_proposer(task, config)
     registry().lookup("executors", config.executor)
     registry().lookup("sandboxes", config.sandbox)
-    asyncio.run(preflight(task, config))
+
+    def timed(candidate: Task) -> Task:
+        if config.eval_timeout_s is None:
+            return candidate
+        resources = candidate.resources.model_copy(update={"timeout_s": config.eval_timeout_s})
+        return candidate.model_copy(update={"resources": resources})
+
+    chosen = select_objective(
+        task, config.objective, lambda t: asyncio.run(preflight(timed(t), config))
+    )
+    task = timed(chosen)
+    check_proposer(task, config)
     return Repository(database).create_run(task, config.model_dump(mode="json"), config.seed)
 
 

@@ -38,6 +38,11 @@ class RunConfig(BaseModel):
     evaluation_slots: int = Field(default=2, gt=0)
     proposal_slots: int = Field(default=2, gt=0)
     seed: int | None = None
+    objective: str | None = Field(
+        default=None,
+        description="which of the task's objectives to judge by (default: the "
+        "first one this machine can run)",
+    )
     eval_timeout_s: float | None = Field(default=None, gt=0)
     max_fruitless_proposals: int = Field(
         default=200, gt=0, description="stop when this many proposals in a row add nothing new"

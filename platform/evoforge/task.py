@@ -57,6 +57,27 @@ class Stage(BaseModel):
     threshold: float | None = None
 
 
+class Objective(BaseModel):
+    """One goal a task offers, chosen per run with `--objective NAME`.
+
+    Some tasks can be judged in more than one way, and which one a machine can run
+    differs: a kernel task offers `speedup` (timed on a GPU) and `correctness` (the
+    Triton interpreter on the CPU, no timing). Choosing one replaces the task's metric,
+    direction, GPU count and timeout, and adds its `env` for the evaluator to read.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    direction: Direction = "maximize"
+    gpus: int = Field(default=0, ge=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+    note: str = ""
+    """Shown when a run starts with this objective and kept with the run, e.g. that no
+    timing is measured."""
+
+
 class Task(BaseModel):
     """A problem to evolve solutions for."""
 
@@ -80,6 +101,11 @@ class Task(BaseModel):
     """Prompt templates replacing a model proposer's defaults, by template name (the
     LLM proposer's are `system`, `diff`, `full` and `crossover`; docs/proposers.md)."""
     source: str = ""
+    objectives: dict[str, Objective] = Field(default_factory=dict)
+    """Alternative goals, most wanted first; a run with no `--objective` takes the
+    first one this machine can run (see `evoforge.objectives`)."""
+    objective_name: str | None = None
+    """Which of `objectives` this copy of the task is judged by (set by `with_objective`)."""
 
     @model_validator(mode="after")
     def _check(self) -> Task:
@@ -94,6 +120,29 @@ class Task(BaseModel):
                 "'package.module:function' or '/path/evaluate.py:function'"
             )
         return self
+
+    def with_objective(self, name: str) -> Task:
+        """This task judged by one of its objectives: a copy with that metric, direction,
+        GPU count, timeout and env."""
+        if name not in self.objectives:
+            offered = ", ".join(self.objectives) or "none"
+            raise ValueError(f"task {self.name!r} has no objective {name!r}; it offers: {offered}")
+        chosen = self.objectives[name]
+        resources = self.resources.model_copy(
+            update={
+                "gpus": chosen.gpus,
+                "timeout_s": chosen.timeout_s or self.resources.timeout_s,
+            }
+        )
+        return self.model_copy(
+            update={
+                "metric": chosen.metric,
+                "direction": chosen.direction,
+                "resources": resources,
+                "env": {**self.env, **chosen.env},
+                "objective_name": name,
+            }
+        )
 
     @property
     def primary(self) -> str:

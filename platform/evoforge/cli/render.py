@@ -95,6 +95,13 @@ def spend_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def _objective_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    if not summary.get("objective"):
+        return []
+    note = summary.get("objective_note")
+    return [("objective", f"{summary['objective']}" + (f" ({note})" if note else ""))]
+
+
 def show_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"run {summary['run_id']}")
     table.add_column(style="bold")
@@ -103,6 +110,7 @@ def show_summary(console: Console, summary: dict[str, Any]) -> None:
     by_status = ", ".join(f"{s} {counts.get(s, 0)}" for s in EVALUATION_STATUSES)
     rows = [
         ("task", summary["task"]),
+        *_objective_rows(summary),
         ("status", f"{summary['status']} ({summary.get('stop_reason') or '-'})"),
         ("evaluations", f"{counts['total']}  ({by_status})"),
         ("seed score", _score(summary.get("seed_score"))),

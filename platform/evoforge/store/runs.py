@@ -115,6 +115,8 @@ class RunQueries:
         - ``status``: running | finished | failed | interrupted; ``stop_reason`` (str)
         - ``seed``: the run's random seed (int or null)
         - ``direction``: maximize | minimize; ``metric``: the primary metric's name
+        - ``objective``: which of the task's objectives the run is judged by (or null);
+          ``objective_note``: what that objective means, e.g. that nothing was timed
         - ``candidates``: candidates created; ``pending``: created but not evaluated
         - ``evaluations``: counts ``{"ok", "invalid", "failed", "timeout", "crashed",
           "total"}``
@@ -213,6 +215,8 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
                 "seed": run.seed,
                 "direction": run.direction,
                 "metric": run.task_json.get("metric", "score"),
+                "objective": run.task_json.get("objective_name"),
+                "objective_note": _objective_note(run.task_json),
                 "candidates": run.candidate_count,
                 "pending": int(pending.get(run.id, 0)),
                 "evaluations": evaluations[run.id],
@@ -236,3 +240,10 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
 def _plain_json(config: dict[str, Any]) -> dict[str, Any]:
     """Run options as plain JSON: paths and other objects are kept as their text."""
     return json_safe(json.loads(json.dumps(config, default=str)))
+
+
+def _objective_note(task_json: dict[str, Any]) -> str:
+    name = task_json.get("objective_name")
+    if not name:
+        return ""
+    return str(((task_json.get("objectives") or {}).get(name) or {}).get("note", ""))
