@@ -39,6 +39,7 @@ setup(
         # Data folders without an __init__.py: prompt templates, sandbox Dockerfiles.
         "evoforge.plugins.proposers.llm": ["templates/*.txt"],
         "evoforge.sandboxes": ["images/*.Dockerfile"],
+        "evoforge.kernels": ["seeds/*.py"],
     },
     include_package_data=True,
 )

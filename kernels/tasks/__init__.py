@@ -1,0 +1,1 @@
+"""One module per kernel task, each defining `SPEC` (see `evoforge.kernels.spec`)."""
