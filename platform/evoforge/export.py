@@ -30,6 +30,12 @@ def _safe_path(root: Path, name: str) -> Path:
     return target
 
 
+def flags(metrics: dict[str, Any]) -> list[str]:
+    """The metrics an evaluator set to mark a result for a human to check (a name ending
+    in `_flagged`, e.g. the kernel evaluator's `speedup_flagged` above 10x)."""
+    return sorted(name for name, value in metrics.items() if name.endswith("_flagged") and value)
+
+
 def export_run(database: Database, run_id: str, out: Path, top_k: int = 1) -> dict[str, Any]:
     repo = Repository(database)
     summary = repo.run_summary(run_id)
@@ -53,6 +59,7 @@ def export_run(database: Database, run_id: str, out: Path, top_k: int = 1) -> di
                 "files": sorted(candidate.files),
                 "score": candidate.score,
                 "metrics": candidate.metrics,
+                "flags": flags(candidate.metrics),
                 "generation": candidate.generation,
                 "island": candidate.island,
                 "parent_id": candidate.parent_id,

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from evoforge.cli.errors import err_console, guard
+from evoforge.cli.kernels import kernels_app
 from evoforge.cli.sandbox import sandbox_app
 from evoforge.cli.worker import worker
 from evoforge.config import (
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(kernels_app, name="kernels")
 app.command("worker")(worker)
 console = Console()
 
@@ -134,6 +136,10 @@ def run(
     max_cost: Annotated[
         float | None, typer.Option(help="stop when model calls have cost this many USD")
     ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(help="which of the task's objectives to judge by, e.g. correctness"),
+    ] = None,
     gpus: GpusOption = None,
     broker: Annotated[
         str | None,
@@ -166,6 +172,7 @@ def run(
         "proposal_slots": proposals,
         "gpus": guard(lambda: gpu_option(gpus)),
         "broker": broker,
+        "objective": objective,
     }
     from_file = guard(lambda: load_config_file(config)) if config else {}
     base = guard(
@@ -184,7 +191,22 @@ def run(
     run_id = guard(lambda: create_run(resolved, run_config, database))
     if not as_json:
         console.print(f"run [bold]{run_id}[/] on task [bold]{resolved.name}[/]")
+        _print_objective(database, run_id)
     _execute(database, run_id, run_config.budget.max_evaluations, resolved.direction, as_json)
+
+
+def _print_objective(database: Any, run_id: str) -> None:
+    """Say which objective was chosen, and what it leaves out (kernel tasks without a
+    GPU: that nothing is timed), before the first evaluation."""
+    from evoforge.store.repository import Repository
+
+    summary = Repository(database).run_summary(run_id)
+    if summary.get("objective"):
+        note = summary.get("objective_note")
+        console.print(
+            f"objective [bold]{summary['objective']}[/]" + (f": {note}" if note else ""),
+            highlight=False,
+        )
 
 
 def _execute(
@@ -304,9 +326,10 @@ def export(
     database = guard(lambda: open_database(db))
     metadata = guard(lambda: export_run(database, run_id, out, top))
     for entry in metadata["candidates"]:
+        flagged = f"  FLAGGED for review: {', '.join(entry['flags'])}" if entry["flags"] else ""
         console.print(
             f"#{entry['rank']} {entry['candidate_id']} score {entry['score']} "
-            f"-> {out / entry['folder']}"
+            f"-> {out / entry['folder']}{flagged}"
         )
     console.print(f"metadata: {out / 'metadata.json'}  lineage: {out / 'lineage.json'}")
 
