@@ -3,13 +3,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup demo test lint bench
+# PyTorch first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup setup-kernels demo test lint bench
 setup: $(VENV)/.installed
+setup-kernels: $(VENV)/.kernels
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+# The kernel tasks and their tests need PyTorch and Triton (the CPU interpreter is enough).
+$(VENV)/.kernels: $(VENV)/.installed
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[test,kernels]"
 	touch $@
 
 demo: setup
@@ -18,7 +28,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint setup-kernels
 	$(VENV)/bin/pytest -q -ra
 
 bench: setup
