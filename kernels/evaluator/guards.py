@@ -172,11 +172,14 @@ class Snapshot:
 
     def __init__(self, objects: dict[str, Any]) -> None:
         self._objects = objects
-        self._seen = {
-            label: {name: id(value) for name, value in vars(obj).items()}
+        self._originals = {
+            label: {name: value for name, value in vars(obj).items() if _tracked(value)}
             for label, obj in objects.items()
         }
-        self._originals = {label: dict(vars(obj)) for label, obj in objects.items()}
+        self._seen = {
+            label: {name: id(value) for name, value in found.items()}
+            for label, found in self._originals.items()
+        }
 
     def changed(self) -> list[str]:
         """Attributes replaced or removed since the snapshot (added ones are lazy imports)."""
@@ -190,6 +193,12 @@ class Snapshot:
 
     def original(self, label: str, name: str) -> Any:
         return self._originals[label][name]
+
+
+def _tracked(value: Any) -> bool:
+    """Functions, classes and modules: what a patch replaces. Plain data is left out,
+    because the libraries change their own flags (`torch.cuda._initialized`) as they run."""
+    return callable(value) or isinstance(value, types.ModuleType)
 
 
 def trusted_objects() -> dict[str, Any]:

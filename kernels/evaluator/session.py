@@ -78,6 +78,7 @@ def _start(program_path: str) -> Session:
                 "use --objective correctness, or run on a machine (or worker) with a GPU"
             )
         device = torch.device("cuda")
+        torch.cuda.init()  # lazy initialisation changes torch.cuda: done before the snapshot
     else:
         device = torch.device("cpu")
     spec = importlib.import_module(module_name).SPEC

@@ -6,9 +6,7 @@
    and, on a GPU, each kernel's registers, spills and shared memory.
 2. `evaluate`: the correctness trials (`correctness.py`), then, for the speedup
    objective on a GPU, timing against PyTorch eager and `torch.compile`
-   (`timing.py`), with the roofline figures. A speedup over `SUSPICIOUS_SPEEDUP` is
-   re-verified on fresh inputs and flagged, because a result that good is more
-   often a hole in the harness than a breakthrough.
+   (`speed.py`, `timing.py`), with the roofline figures.
 """
 
 from __future__ import annotations
@@ -21,8 +19,6 @@ from typing import Any
 from evoforge.kernels.evaluator.session import NO_TIMING_NOTE, Session, session_for
 from evoforge.result import EvaluationResult
 
-SUSPICIOUS_SPEEDUP = 10.0
-REVERIFY_TRIALS = 3
 TRACEBACK_CHARS = 3000
 
 
@@ -96,8 +92,17 @@ def evaluate(program_path: str) -> EvaluationResult:
     summary = f"correct on {report.trials} random trials (max abs error {report.max_abs_error:.3g})"
     if not current.timed:
         return EvaluationResult(score=1.0, metrics=metrics, feedback=f"{summary}\n{NO_TIMING_NOTE}")
+    import torch
+
+    from evoforge.kernels.evaluator.speed import measure_speed
+    from evoforge.kernels.evaluator.timing import CudaStopwatch
+
+    watch = CudaStopwatch(
+        current.snapshot.original("torch.cuda", "Event"),
+        current.snapshot.original("torch.cuda", "synchronize"),
+    )
     try:
-        timed = _time_on_gpu(current, forward)
+        timed = measure_speed(current, forward, watch, torch.cuda.get_device_name())
     except KernelRejected as exc:
         return _invalid(exc.reason, exc.feedback)
     metrics.update(timed.metrics)
@@ -106,101 +111,6 @@ def evaluate(program_path: str) -> EvaluationResult:
         metrics=metrics,
         feedback="\n".join([summary, *timed.lines]),
     )
-
-
-class _Timed:
-    def __init__(self, metrics: dict[str, Any], lines: list[str]) -> None:
-        self.metrics = metrics
-        self.lines = lines
-
-
-def _time_on_gpu(current: Session, forward: Any) -> _Timed:
-    """Time candidate, eager and compiled reference on the same fresh inputs."""
-    import torch
-
-    from evoforge.kernels.evaluator.correctness import TrialPlan, check_correctness
-    from evoforge.kernels.evaluator.guards import KernelRejected
-    from evoforge.kernels.evaluator.hardware import peak_for, roofline_metrics
-    from evoforge.kernels.evaluator.timing import CudaStopwatch, measure, speedup
-
-    spec = current.spec
-    watch = CudaStopwatch(
-        current.snapshot.original("torch.cuda", "Event"),
-        current.snapshot.original("torch.cuda", "synchronize"),
-    )
-    dtype = getattr(torch, spec.gpu_dtype)
-    generator = torch.Generator().manual_seed(int(time.time_ns() % (1 << 31)))
-    inputs = spec.make_inputs(spec.gpu_shape, dtype, current.device, generator)
-    launches = current.counter.launches
-    candidate = measure(lambda: forward(*inputs), watch)
-    if current.counter.launches - launches < candidate.reps:
-        raise KernelRejected(
-            "forward() skipped launching its kernel on some timed calls: every call must "
-            "compute its output"
-        )
-    eager = measure(lambda: spec.reference(*inputs), watch)
-    lines: list[str] = []
-    compiled_timing = None
-    try:
-        compiled = torch.compile(spec.reference)
-        compiled(*inputs)
-        compiled_timing = measure(lambda: compiled(*inputs), watch)
-    except Exception as exc:  # a baseline that cannot compile is reported, not fatal
-        lines.append(f"torch.compile baseline failed: {type(exc).__name__}: {exc}"[:300])
-    over_eager = speedup(eager, candidate)
-    over_compile = speedup(compiled_timing, candidate)
-    metrics: dict[str, Any] = {
-        "speedup": over_eager,
-        "candidate_ms": candidate.median_ms,
-        "eager_ms": eager.median_ms,
-        "timing_spread": candidate.spread,
-        "timing_reps": candidate.reps,
-    }
-    if compiled_timing is not None:
-        metrics["compile_ms"] = compiled_timing.median_ms
-        metrics["speedup_compile"] = over_compile
-    bytes_moved, flops = spec.roofline(spec.gpu_shape, dtype.itemsize)
-    device_name = torch.cuda.get_device_name()
-    metrics.update(
-        roofline_metrics(
-            bytes_moved, flops, candidate.median_ms, spec.gpu_dtype, peak_for(device_name)
-        )
-    )
-    lines.append(
-        f"on {device_name}, shape {spec.gpu_shape} {spec.gpu_dtype}: candidate "
-        f"{candidate.median_ms:.4f} ms (median of {candidate.reps}, L2 flushed), eager "
-        f"{eager.median_ms:.4f} ms -> {over_eager:.3f}x"
-        + (
-            f"; torch.compile {compiled_timing.median_ms:.4f} ms -> {over_compile:.3f}x"
-            if compiled_timing is not None and over_compile is not None
-            else ""
-        )
-    )
-    lines.append(
-        f"achieved {metrics['achieved_gbps']:.1f} GB/s and {metrics['achieved_tflops']:.2f} "
-        "TFLOP/s"
-        + (
-            f" ({100 * metrics['roofline_fraction']:.1f}% of the roofline, "
-            f"{100 * metrics['bandwidth_fraction']:.1f}% of peak bandwidth)"
-            if "roofline_fraction" in metrics
-            else " (no peak known for this GPU)"
-        )
-    )
-    if over_eager is not None and over_eager > SUSPICIOUS_SPEEDUP:
-        plans = [TrialPlan(spec.gpu_shape, spec.gpu_dtype)] * REVERIFY_TRIALS
-        check_correctness(spec, forward, plans, current.device, current.counter, current.snapshot)
-        fresh = spec.make_inputs(spec.gpu_shape, dtype, current.device, torch.Generator())
-        again = speedup(
-            measure(lambda: spec.reference(*fresh), watch), measure(lambda: forward(*fresh), watch)
-        )
-        metrics["speedup_flagged"] = 1.0
-        metrics["speedup_reverified"] = again
-        lines.append(
-            f"FLAGGED: a {over_eager:.1f}x speedup is above {SUSPICIOUS_SPEEDUP:g}x; re-verified "
-            f"on {REVERIFY_TRIALS} fresh trials and re-timed ({again or 0:.1f}x). Check it by "
-            "hand before trusting it."
-        )
-    return _Timed(metrics, lines)
 
 
 def _first_run(current: Session, forward: Any) -> None:

@@ -53,3 +53,13 @@ def main(args: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def run_script(code: str, timeout: float = 600) -> str:
+    """Run Python code in a fresh interpreter with the interpreter-mode environment."""
+    env = {**os.environ, "TRITON_INTERPRET": "1", "EVOFORGE_KERNEL_MODE": "correctness"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
