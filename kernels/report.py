@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from evoforge.config import ConfigError
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
 
@@ -49,7 +50,7 @@ class SuiteReport:
 def suite_report(database: Database, run_ids: list[str], baseline: str = "eager") -> SuiteReport:
     """Read each run's best candidate and score the suite against `baseline`."""
     if baseline not in BASELINES:
-        raise ValueError(f"baseline {baseline!r}: use one of {', '.join(BASELINES)}")
+        raise ConfigError(f"baseline {baseline!r}: use one of {', '.join(BASELINES)}")
     repo = Repository(database)
     lines = [_run_line(repo, run_id, BASELINES[baseline]) for run_id in run_ids]
     return summarize(lines, baseline)

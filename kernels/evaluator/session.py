@@ -42,7 +42,6 @@ class Session:
     trials: int
     counter: Any
     snapshot: Any
-    program_path: str
     module: Any = None
 
     @property
@@ -92,7 +91,7 @@ def _start(program_path: str) -> Session:
     counter = LaunchCounter()
     counter.install()
     trials = int(os.environ.get(TRIALS_ENV, DEFAULT_TRIALS))
-    return Session(mode, spec, device, trials, counter, snapshot, program_path)
+    return Session(mode, spec, device, trials, counter, snapshot)
 
 
 def import_candidate(program_path: str) -> Any:

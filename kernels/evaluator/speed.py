@@ -11,6 +11,7 @@ is more often a hole in the harness than a breakthrough.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,16 +20,17 @@ from evoforge.kernels.evaluator.correctness import TrialPlan, check_correctness
 from evoforge.kernels.evaluator.guards import KernelRejected
 from evoforge.kernels.evaluator.hardware import peak_for, roofline_metrics
 from evoforge.kernels.evaluator.session import Session
-from evoforge.kernels.evaluator.timing import Stopwatch, measure, speedup
+from evoforge.kernels.evaluator.timing import WARMUP_CALLS, Stopwatch, measure, speedup
 
 SUSPICIOUS_SPEEDUP = 10.0
 REVERIFY_TRIALS = 3
 
 
+@dataclass
 class Timed:
-    def __init__(self, metrics: dict[str, Any], lines: list[str]) -> None:
-        self.metrics = metrics
-        self.lines = lines
+    metrics: dict[str, Any]
+    lines: list[str]
+    """Feedback for the proposer, one line each."""
 
 
 def measure_speed(
@@ -46,7 +48,7 @@ def measure_speed(
     inputs = spec.make_inputs(spec.gpu_shape, dtype, current.device, generator)
     launches = current.counter.launches
     candidate = measure(lambda: forward(*inputs), watch, reps)
-    if current.counter.launches - launches < candidate.reps:
+    if current.counter.launches - launches < WARMUP_CALLS + candidate.reps:
         raise KernelRejected(
             "forward() skipped launching its kernel on some timed calls: every call must "
             "compute its output"

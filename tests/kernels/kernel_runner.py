@@ -16,19 +16,36 @@ from pathlib import Path
 from typing import Any
 
 
+def _interpreter_env() -> dict[str, str]:
+    """Correctness mode under Triton's interpreter, as the sandbox gives it on a CPU."""
+    return {**os.environ, "TRITON_INTERPRET": "1", "EVOFORGE_KERNEL_MODE": "correctness"}
+
+
 def evaluate_files(pairs: list[tuple[Path, str]], timeout: float = 600) -> list[dict[str, Any]]:
     """Each file's result as `{"file", "valid", "score", "reason", "feedback", "metrics"}`."""
-    env = {**os.environ, "TRITON_INTERPRET": "1", "EVOFORGE_KERNEL_MODE": "correctness"}
     args = [f"{path}:{task}" for path, task in pairs]
     done = subprocess.run(
         [sys.executable, __file__, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=_interpreter_env(),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def run_script(code: str, timeout: float = 600) -> str:
+    """Run Python code in a fresh interpreter with the interpreter-mode environment."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_interpreter_env(),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def main(args: list[str]) -> None:
@@ -53,13 +70,3 @@ def main(args: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-
-
-def run_script(code: str, timeout: float = 600) -> str:
-    """Run Python code in a fresh interpreter with the interpreter-mode environment."""
-    env = {**os.environ, "TRITON_INTERPRET": "1", "EVOFORGE_KERNEL_MODE": "correctness"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout

@@ -26,19 +26,11 @@ def report(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """fast_p (correct and faster than the baseline by p) and the geometric-mean speedup."""
-    from evoforge.config import ConfigError
     from evoforge.kernels.report import suite_report
     from evoforge.store.database import open_database
 
     database = guard(lambda: open_database(db))
-
-    def build():  # noqa: ANN202 - SuiteReport
-        try:
-            return suite_report(database, run_ids, baseline)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-
-    result = guard(build)
+    result = guard(lambda: suite_report(database, run_ids, baseline))
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
         return
