@@ -11,10 +11,15 @@ Layout (the UI's download uses the same one)::
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evoforge.proposals import CandidateView
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
 
@@ -37,14 +42,57 @@ def flags(metrics: dict[str, Any]) -> list[str]:
 
 
 def export_run(database: Database, run_id: str, out: Path, top_k: int = 1) -> dict[str, Any]:
-    repo = Repository(database)
-    summary = repo.run_summary(run_id)
-    best = repo.top_candidates(run_id, top_k)
+    """Write the run's `top_k` best valid candidates into `out`; returns metadata.json."""
+    best = Repository(database).top_candidates(run_id, top_k)
     if not best:
         raise ExportError(f"run {run_id} has no successfully evaluated candidate to export")
+    return _write(database, run_id, best, out)
+
+
+def export_candidates(
+    database: Database, run_id: str, candidate_ids: Sequence[str], out: Path
+) -> dict[str, Any]:
+    """Write the chosen candidates of a run, ranked in the order given (the UI's
+    "selected artifacts"); failed candidates export too, with their null score."""
+    if not candidate_ids:
+        raise ExportError("choose at least one candidate to export")
+    repo = Repository(database)
+    chosen = [repo.candidate_view(candidate_id) for candidate_id in candidate_ids]
+    strangers = [
+        c.id for c in chosen if repo.candidate_detail(c.id)["candidate"]["run_id"] != run_id
+    ]
+    if strangers:
+        raise ExportError(f"candidate {strangers[0]} is not part of run {run_id}")
+    return _write(database, run_id, chosen, out)
+
+
+def export_zip(
+    database: Database, run_id: str, candidate_ids: Sequence[str] | None = None, top_k: int = 1
+) -> bytes:
+    """The export as a zip archive in memory, laid out exactly as the folder export
+    (the UI offers it as a download): the chosen candidates, else the `top_k` best."""
+    with tempfile.TemporaryDirectory(prefix="evoforge-export-") as folder:
+        root = Path(folder)
+        if candidate_ids:
+            export_candidates(database, run_id, candidate_ids, root)
+        else:
+            export_run(database, run_id, root, top_k)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(root).as_posix())
+        return buffer.getvalue()
+
+
+def _write(
+    database: Database, run_id: str, candidates: Sequence[CandidateView], out: Path
+) -> dict[str, Any]:
+    repo = Repository(database)
+    summary = repo.run_summary(run_id)
     out.mkdir(parents=True, exist_ok=True)
     exported = []
-    for rank, candidate in enumerate(best, start=1):
+    for rank, candidate in enumerate(candidates, start=1):
         folder = out / f"rank-{rank:02d}-{candidate.id}"
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in candidate.files.items():

@@ -13,6 +13,7 @@ from rich.console import Console
 from evoforge.cli.errors import err_console, guard
 from evoforge.cli.kernels import kernels_app
 from evoforge.cli.sandbox import sandbox_app
+from evoforge.cli.ui import ui
 from evoforge.cli.worker import worker
 from evoforge.config import (
     build_config,
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(kernels_app, name="kernels")
 app.command("worker")(worker)
+app.command("ui")(ui)
 console = Console()
 
 

@@ -19,8 +19,13 @@ through `Repository`::
 
 from __future__ import annotations
 
-from evoforge.store.database import Database, default_database_path, open_database
-from evoforge.store.errors import StoreError
+from evoforge.store.database import (
+    Database,
+    default_database_path,
+    open_database,
+    open_read_only,
+)
+from evoforge.store.errors import NoDatabase, StoreError
 from evoforge.store.models import CANDIDATE_KINDS, EDGE_KINDS, RUN_STATUSES
 from evoforge.store.repository import Repository
 from evoforge.store.rows import EdgeRow, RunRecord
@@ -31,9 +36,11 @@ __all__ = [
     "RUN_STATUSES",
     "Database",
     "EdgeRow",
+    "NoDatabase",
     "Repository",
     "RunRecord",
     "StoreError",
     "default_database_path",
     "open_database",
+    "open_read_only",
 ]

@@ -20,10 +20,17 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from evoforge.store.errors import StoreError
-from evoforge.store.migrations import upgrade_to_head
+from evoforge.store.errors import NoDatabase, StoreError
+from evoforge.store.migrations import current_revision, head_revision, upgrade_to_head
 
-__all__ = ["Database", "StoreError", "default_database_path", "open_database"]
+__all__ = [
+    "Database",
+    "NoDatabase",
+    "StoreError",
+    "default_database_path",
+    "open_database",
+    "open_read_only",
+]
 
 DEFAULT_FOLDER = ".evoforge"
 DEFAULT_FILE = "evoforge.db"
@@ -121,6 +128,76 @@ def open_database(url: str | None = None) -> Database:
             "and that the database is reachable and writable"
         ) from exc
     return Database(engine)
+
+
+def open_read_only(url: str | None = None) -> Database:
+    """Open an existing store for reading only: never created, migrated or written.
+
+    The UI opens the store this way while runs write to it. SQLite connections set
+    `query_only` (WAL mode lets them read beside the writer); PostgreSQL sessions
+    default to read-only transactions. Raises `NoDatabase` when nothing has run there
+    yet (no SQLite file, or no tables) and `StoreError` when the schema is not the one
+    this evoforge reads (an older store is upgraded by any other `evoforge` command).
+    """
+    if url is None:
+        sa_url: URL = URL.create("sqlite", database=str(default_database_path()))
+    else:
+        try:
+            sa_url = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"--db {url!r} is not a database URL; {_URL_HINT}") from exc
+    shown = sa_url.render_as_string(hide_password=True)
+    backend = sa_url.get_backend_name()
+    options = _engine_options(sa_url)
+    if backend == "sqlite":
+        path = sa_url.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            raise NoDatabase(f"no evoforge store at {shown} yet")
+    elif backend == "postgresql":
+        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    try:
+        engine = create_engine(sa_url, **options)
+    except ImportError as exc:
+        raise StoreError(
+            f"--db {shown}: the database driver is not installed ({_first_line(exc)}); "
+            "install it or pass another --db"
+        ) from exc
+    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
+        raise StoreError(
+            f"--db {shown}: unknown kind of database ({_first_line(exc)}); {_URL_HINT}"
+        ) from exc
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_read_only)
+    try:
+        with engine.connect() as connection:
+            current = current_revision(connection)
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise StoreError(
+            f"--db {shown}: cannot read the database ({_first_line(exc)}); check the URL "
+            "and that the database is reachable"
+        ) from exc
+    if current is None:
+        engine.dispose()
+        raise NoDatabase(f"the database at {shown} holds no evoforge store yet")
+    if current != head_revision():
+        engine.dispose()
+        raise StoreError(
+            f"--db {shown}: the store's schema is at revision {current}, this evoforge "
+            f"reads {head_revision()}; run `evoforge runs --db {shown}` once to upgrade it, "
+            "or upgrade evoforge"
+        )
+    return Database(engine)
+
+
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    """A reader waits for the writer instead of failing, and can never write."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only = ON")
+    finally:
+        cursor.close()
 
 
 def _engine_options(url: URL) -> dict[str, Any]:

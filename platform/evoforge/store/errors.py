@@ -8,3 +8,10 @@ class StoreError(RuntimeError):
 
     Messages are one line so the CLI can print them as they are.
     """
+
+
+class NoDatabase(StoreError):
+    """There is no store at the URL yet (no file, or no tables): nothing has run there.
+
+    Only read-only opens raise it; a normal open creates the store instead.
+    """

@@ -37,9 +37,10 @@ class LineageQueries:
         """The run's graph: ``{"run_id", "nodes": [...], "edges": [...]}``.
 
         A node is ``{"id", "seq", "parent_id", "generation", "island", "kind",
-        "proposer", "note", "status", "score", "created_at"}`` (`status` is "pending"
-        or the evaluation's); an edge is ``{"child_id", "parent_id", "kind"}`` with kind
-        parent, inspiration or crossover. Files are left out: fetch them per candidate.
+        "proposer", "note", "status", "score", "reason", "created_at"}`` (`status` is
+        "pending" or the evaluation's; `reason` says why it failed); an edge is
+        ``{"child_id", "parent_id", "kind"}`` with kind parent, inspiration or crossover.
+        Files are left out: fetch them per candidate.
         """
         with self._db.session() as session:
             nodes = session.execute(
@@ -55,6 +56,7 @@ class LineageQueries:
                     Candidate.status,
                     Evaluation.status,
                     Evaluation.score,
+                    Evaluation.reason,
                     Candidate.created_at,
                 )
                 .outerjoin(Evaluation, Evaluation.candidate_id == Candidate.id)
@@ -75,6 +77,7 @@ class LineageQueries:
                     "note": note,
                     "status": evaluation_status or status,
                     "score": score,
+                    "reason": reason or "",
                     "created_at": iso(created_at),
                 }
                 for (
@@ -89,6 +92,7 @@ class LineageQueries:
                     status,
                     evaluation_status,
                     score,
+                    reason,
                     created_at,
                 ) in nodes  # fmt: skip
             ],

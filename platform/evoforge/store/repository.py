@@ -2,7 +2,7 @@
 
 The orchestrator, the CLI, export and the UI call one object, `Repository(database)`;
 its methods are grouped by idea in `runs.py`, `candidates.py`, `outcomes.py`,
-`lineage.py`, `proposals.py` and `spend.py`. Every method is one short transaction.
+`lineage.py`, `proposals.py`, `spend.py` and `progress.py`. Every method is one short transaction.
 Unknown run or candidate ids raise `StoreError` (whose message the CLI prints as it
 is), except where a method says it returns None or an empty result.
 """
@@ -13,13 +13,20 @@ from evoforge.store.candidates import CandidateQueries
 from evoforge.store.database import Database
 from evoforge.store.lineage import LineageQueries
 from evoforge.store.outcomes import OutcomeQueries
+from evoforge.store.progress import ProgressQueries
 from evoforge.store.proposals import ProposalQueries
 from evoforge.store.runs import RunQueries
 from evoforge.store.spend import SpendQueries
 
 
 class Repository(
-    RunQueries, CandidateQueries, OutcomeQueries, LineageQueries, ProposalQueries, SpendQueries
+    RunQueries,
+    CandidateQueries,
+    OutcomeQueries,
+    LineageQueries,
+    ProposalQueries,
+    SpendQueries,
+    ProgressQueries,
 ):
     """Runs, candidates, evaluations, lineage, proposals and proposer calls of one store."""
 

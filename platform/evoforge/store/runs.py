@@ -123,6 +123,8 @@ class RunQueries:
         - ``seed_score``, ``best_score``: floats or null (only ``ok`` evaluations count);
           ``best_candidate_id``: str or null
         - ``reference_score``: the task's human state of the art (float or null)
+        - ``budget``: the run's limits ``{"max_evaluations", "max_wall_s",
+          "target_score", "patience", "max_cost_usd"}``, each null when unlimited
         - ``created_at``, ``updated_at``, ``finished_at``: ISO 8601 UTC or null
         - ``duration_s``: from creation to finish (or to the last write, while running
           or if the run died without recording its end)
@@ -224,6 +226,7 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
                 "best_score": run.best_score,
                 "best_candidate_id": run.best_candidate_id,
                 "reference_score": run.task_json.get("reference_score"),
+                "budget": _budget(run.config_json),
                 "created_at": iso(run.created_at),
                 "updated_at": iso(run.updated_at),
                 "finished_at": iso(run.finished_at),
@@ -247,3 +250,11 @@ def _objective_note(task_json: dict[str, Any]) -> str:
     if not name:
         return ""
     return str(((task_json.get("objectives") or {}).get(name) or {}).get("note", ""))
+
+
+BUDGET_KEYS = ("max_evaluations", "max_wall_s", "target_score", "patience", "max_cost_usd")
+
+
+def _budget(config: dict[str, Any]) -> dict[str, Any]:
+    stored = config.get("budget") or {}
+    return {key: stored.get(key) for key in BUDGET_KEYS}
