@@ -1,0 +1,25 @@
+"""Everything a rendered AppTest page would show, as one string to search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+
+def page_text(app: AppTest) -> str:
+    found: list[str] = []
+    _walk(app._tree, found)
+    return "\n".join(found)
+
+
+def _walk(node: Any, found: list[str]) -> None:
+    for name in ("value", "label", "body"):
+        value = getattr(node, name, None)
+        if value is not None and not callable(value):
+            found.append(str(value))
+    proto = getattr(node, "proto", None)
+    if proto is not None:
+        found.append(str(proto))
+    for child in getattr(node, "children", {}).values():
+        _walk(child, found)

@@ -1,0 +1,25 @@
+"""The UI's entry script: `streamlit run app.py` (what `evoforge ui` starts).
+
+Each page is its own script under `pages/`; the navigation here is the only place
+that lists them, with the stable URL paths that links and bookmarks use.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evoforge.ui import links
+
+st.set_page_config(page_title="evoforge", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page(links.RUNS, title="Runs", url_path="runs", default=True),
+        st.Page(links.RUN, title="Run", url_path="run"),
+        st.Page(links.LINEAGE, title="Lineage", url_path="lineage"),
+        st.Page(links.CANDIDATE, title="Candidate", url_path="candidate"),
+        st.Page(links.COMPARE, title="Compare", url_path="compare"),
+        st.Page(links.EXPORT, title="Export", url_path="export"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,236 @@
+"""The numbers the run pages draw, as pandas frames: pure functions of store data.
+
+Kept apart from the page scripts so they can be tested without Streamlit and so the
+meaning of each chart (what "best so far" is for a minimising task, which cell an
+elite sits in, which points are on the Pareto front) is written down once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from evoforge.ui import formatting
+
+FAILED_STATUSES = ("invalid", "failed", "timeout", "crashed")
+
+
+def runs_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run for the Runs table, with budget used and a link per run."""
+    rows = []
+    for run in summaries:
+        budget = (run.get("budget") or {}).get("max_evaluations")
+        done = run["evaluations"]["total"]
+        rows.append(
+            {
+                "run": f"run?run={run['run_id']}",
+                "task": run["task"],
+                "status": run["status"],
+                "evaluations": done,
+                "budget used": f"{done} / {budget}" if budget else str(done),
+                "random seed": run["seed"],
+                "seed score": run["seed_score"],
+                "best score": run["best_score"],
+                "spend": run["spend_usd"],
+                "started": formatting.moment(run["created_at"]),
+                "duration": formatting.duration(run["duration_s"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+RUN_COLUMNS = [
+    "run",
+    "task",
+    "status",
+    "evaluations",
+    "budget used",
+    "random seed",
+    "seed score",
+    "best score",
+    "spend",
+    "started",
+    "duration",
+]
+
+
+def points_frame(points: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Evaluations as rows (see `Repository.evaluation_points`), times parsed."""
+    frame = pd.DataFrame(
+        list(points),
+        columns=[
+            "candidate_id",
+            "seq",
+            "evaluation_seq",
+            "status",
+            "score",
+            "metrics",
+            "reason",
+            "island",
+            "generation",
+            "parent_id",
+            "kind",
+            "code_length",
+            "duration_s",
+            "created_at",
+        ],
+    )
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    return frame
+
+
+def best_so_far(points: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """The best valid score after each evaluation, in evaluation order.
+
+    Only `ok` evaluations count, as in the store's own best; evaluations before the
+    first valid one have no best yet and are left out.
+    """
+    ok = points[(points["status"] == "ok") & points["score"].notna()]
+    if ok.empty:
+        return pd.DataFrame(columns=["evaluation_seq", "created_at", "best", "candidate_id"])
+    ordered = ok.sort_values("evaluation_seq")
+    running = ordered["score"].cummax() if direction == "maximize" else ordered["score"].cummin()
+    improved = running.ne(running.shift())
+    best_ids = ordered["candidate_id"].where(improved).ffill()
+    return pd.DataFrame(
+        {
+            "evaluation_seq": ordered["evaluation_seq"].to_numpy(),
+            "created_at": ordered["created_at"].to_numpy(),
+            "best": running.to_numpy(),
+            "candidate_id": best_ids.to_numpy(),
+        }
+    )
+
+
+def status_counts(points: pd.DataFrame) -> dict[str, int]:
+    counts = points["status"].value_counts().to_dict()
+    return {status: int(counts.get(status, 0)) for status in ("ok", *FAILED_STATUSES)}
+
+
+def evaluation_rate(points: pd.DataFrame, window_s: float = 60.0) -> float:
+    """Evaluations per second over the last `window_s` seconds of recorded work
+    (over the whole run when it is shorter), so a live run shows its current pace."""
+    if len(points) < 2:
+        return 0.0
+    times = points["created_at"].sort_values()
+    end = times.iloc[-1]
+    recent = times[times >= end - pd.Timedelta(seconds=window_s)]
+    start = recent.iloc[0] if len(recent) < len(times) else times.iloc[0]
+    span = (end - start).total_seconds()
+    counted = len(recent) - 1 if len(recent) < len(times) else len(times) - 1
+    return counted / span if span > 0 else 0.0
+
+
+def feature_values(points: pd.DataFrame, feature: str) -> pd.Series:
+    """A MAP-Elites feature per evaluation, as the island strategy computes it: code
+    length, or a numeric metric (0 where the evaluator did not report it)."""
+    if feature == "code_length":
+        return points["code_length"].astype(float)
+
+    def value(metrics: dict[str, Any]) -> float:
+        found = (metrics or {}).get(feature, 0.0)
+        return float(found) if isinstance(found, (int, float)) and math.isfinite(found) else 0.0
+
+    return points["metrics"].map(value)
+
+
+def elite_grid(
+    points: pd.DataFrame, features: Sequence[str], bins: int, direction: str
+) -> pd.DataFrame:
+    """The MAP-Elites archive rebuilt from stored evaluations: per island and cell, the
+    best valid candidate. Bins span the range seen over the whole run, as the
+    strategy's grid ends up; cells are reported for the first two features.
+
+    Columns: island, x_bin, y_bin (0 with one feature), x_range, y_range, score,
+    candidate_id, count (valid candidates that landed in the cell).
+    """
+    columns = ["island", "x_bin", "y_bin", "x_range", "y_range", "score", "candidate_id", "count"]
+    ok = points[(points["status"] == "ok") & points["score"].notna()].copy()
+    if ok.empty or not features:
+        return pd.DataFrame(columns=columns)
+    names = list(features[:2])
+    for axis, feature in zip(("x", "y"), names, strict=False):
+        values = feature_values(ok, feature)
+        low, high = float(values.min()), float(values.max())
+        span = high - low
+        index = ((values - low) / span * bins).astype(int) if span > 0 else values * 0
+        ok[f"{axis}_bin"] = index.clip(0, bins - 1).astype(int)
+        width = span / bins if span > 0 else 0.0
+        ok[f"{axis}_range"] = ok[f"{axis}_bin"].map(
+            lambda i, lo=low, w=width: f"{lo + i * w:.4g}–{lo + (i + 1) * w:.4g}"
+        )
+    if len(names) == 1:
+        ok["y_bin"] = 0
+        ok["y_range"] = ""
+    ascending = direction != "maximize"
+    ranked = ok.sort_values(["score", "evaluation_seq"], ascending=[ascending, True])
+    keys = ["island", "x_bin", "y_bin"]
+    elites = ranked.drop_duplicates(keys, keep="first").copy()
+    counts = ok.groupby(keys).size().rename("count")
+    elites = elites.join(counts, on=keys)
+    return elites[columns].sort_values(keys).reset_index(drop=True)
+
+
+def numeric_metrics(points: pd.DataFrame) -> list[str]:
+    """Metric names with a finite number in at least one valid evaluation."""
+    names: dict[str, None] = {}
+    for metrics in points.loc[points["status"] == "ok", "metrics"]:
+        for name, value in (metrics or {}).items():
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if number and math.isfinite(value):
+                names[name] = None
+    return list(names)
+
+
+def metric_column(points: pd.DataFrame, name: str) -> pd.Series:
+    if name == "score":
+        return points["score"]
+
+    def value(metrics: dict[str, Any]) -> float:
+        found = (metrics or {}).get(name)
+        if isinstance(found, (int, float)) and not isinstance(found, bool):
+            return float(found)
+        return math.nan
+
+    return points["metrics"].map(value)
+
+
+def pareto_front(
+    points: pd.DataFrame, x: str, y: str, x_direction: str, y_direction: str
+) -> pd.DataFrame:
+    """Valid evaluations with both objectives, and whether each is non-dominated.
+
+    A point is on the front when no other point is at least as good on both objectives
+    and better on one. One sweep after sorting: O(n log n).
+    """
+    ok = points[points["status"] == "ok"]
+    frame = pd.DataFrame(
+        {
+            "candidate_id": ok["candidate_id"],
+            "seq": ok["seq"],
+            "x": metric_column(ok, x),
+            "y": metric_column(ok, y),
+        }
+    ).dropna(subset=["x", "y"])
+    if frame.empty:
+        frame["on_front"] = pd.Series(dtype=bool)
+        return frame
+    # Turn both objectives into "larger is better".
+    gx = frame["x"] if x_direction == "maximize" else -frame["x"]
+    gy = frame["y"] if y_direction == "maximize" else -frame["y"]
+    order = sorted(range(len(frame)), key=lambda i: (-gx.iloc[i], -gy.iloc[i]))
+    on_front = [False] * len(frame)
+    best_y = -math.inf
+    previous: tuple[float, float] | None = None
+    for i in order:
+        point = (gx.iloc[i], gy.iloc[i])
+        if gy.iloc[i] > best_y or point == previous:
+            on_front[i] = True
+            best_y = max(best_y, gy.iloc[i])
+            previous = point
+    frame["on_front"] = on_front
+    return frame.reset_index(drop=True)
