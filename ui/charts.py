@@ -31,7 +31,11 @@ def best_over_time(
     layers: list[alt.Chart] = [
         alt.Chart(ok)
         .mark_circle(size=18, opacity=0.35, color="#7f7f7f")
-        .encode(x=x, y=alt.Y("score:Q", title=metric), tooltip=["candidate_id", "score", "island"]),
+        .encode(
+            x=x,
+            y=alt.Y("score:Q", title=metric, scale=alt.Scale(zero=False)),
+            tooltip=["candidate_id", "score", "island"],
+        ),
         alt.Chart(best)
         .mark_line(interpolate="step-after", strokeWidth=2.5, color="#1f77b4")
         .encode(x=x, y="best:Q", tooltip=["evaluation_seq", "best", "candidate_id"]),

@@ -1,0 +1,178 @@
+"""The UI in a real browser: `evoforge ui` started as a user starts it, headless
+Chromium opening the runs, run, lineage and candidate pages, with screenshots kept in
+test-artifacts/ui/. Under CI a missing chromium fails the tests."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import write_folder_task
+from conftest import KEY_ENV, SECRET, SeededStore
+from support.browser import BrowserUnavailable, artifacts_folder, launch
+from support.services import start_service
+from support.ui_server import UiServer
+
+from evoforge.api import run_task
+from evoforge.store import Repository, open_database
+from evoforge.ui import formatting
+
+pytestmark = pytest.mark.slow
+LOAD_S = 60.0
+
+
+def _start_browser() -> tuple[Any, Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise BrowserUnavailable(f"playwright is not installed ({exc})") from exc
+    driver = sync_playwright().start()
+    try:
+        return driver, launch(driver)
+    except Exception as exc:  # Playwright's Error: chromium would not start
+        driver.stop()
+        raise BrowserUnavailable(f"chromium would not start: {exc}") from exc
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    driver, chromium = start_service(_start_browser, BrowserUnavailable, "headless chromium")
+    yield chromium
+    chromium.close()
+    driver.stop()
+
+
+@pytest.fixture(scope="module")
+def ui(seeded_store: SeededStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    # The server process holds the model key in its environment, as a user's would.
+    log = tmp_path_factory.mktemp("ui-server") / "server.log"
+    with UiServer(seeded_store.url, log, env={KEY_ENV: SECRET}) as server:
+        yield server
+
+
+def open_and_wait(page: Any, url: str, text: str) -> str:
+    page.goto(url)
+    page.get_by_text(text).first.wait_for(timeout=LOAD_S * 1000)
+    page.wait_for_load_state("networkidle")
+    return page.inner_text("body")
+
+
+def assert_healthy(page: Any) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+    assert SECRET not in page.content()
+
+
+def test_runs_run_lineage_and_candidate_pages_in_chromium(
+    browser: Any, ui: UiServer, seeded_store: SeededStore
+) -> None:
+    shots = artifacts_folder()
+    summary = seeded_store.packing
+    run_id = summary["run_id"]
+    best = formatting.score(summary["best_score"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+    open_and_wait(page, ui.url("/"), "Runs")
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=LOAD_S * 1000)
+    assert_healthy(page)
+    page.screenshot(path=str(shots / "runs.png"), full_page=True)
+
+    body = open_and_wait(page, ui.url(f"/run?run={run_id}"), "Best score over time")
+    assert best in body
+    assert "2.635" in body  # the published reference
+    page.locator(".vega-embed").first.wait_for(timeout=LOAD_S * 1000)
+    assert_healthy(page)
+    page.screenshot(path=str(shots / "run.png"), full_page=True)
+
+    open_and_wait(page, ui.url(f"/lineage?run={run_id}"), "candidates")
+    page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=LOAD_S * 1000)
+    assert_healthy(page)
+    page.screenshot(path=str(shots / "lineage.png"), full_page=True)
+
+    body = open_and_wait(page, ui.url(f"/candidate?run={run_id}"), "Candidate #")
+    assert best in body
+    page.get_by_text("def construct_packing").first.wait_for(timeout=LOAD_S * 1000)
+    assert_healthy(page)
+    page.screenshot(path=str(shots / "candidate.png"), full_page=True)
+    page.close()
+
+
+def test_the_candidate_page_of_an_llm_run_never_shows_the_key(
+    browser: Any, ui: UiServer, seeded_store: SeededStore
+) -> None:
+    page = browser.new_page()
+    run_id = seeded_store.llm["run_id"]
+    body = open_and_wait(page, ui.url(f"/candidate?run={run_id}"), "Candidate #")
+    page.get_by_role("tab", name="Proposer").click()
+    page.get_by_text("Move X to the hidden target.").first.wait_for(timeout=LOAD_S * 1000)
+    assert_healthy(page)
+    assert formatting.score(seeded_store.llm["best_score"]) in body
+    page.screenshot(path=str(artifacts_folder() / "candidate-proposer.png"), full_page=True)
+    page.close()
+
+
+SLOW_TASK = {
+    "program.py": """
+        # EVOLVE-BLOCK-START
+        X = 1.0
+        # EVOLVE-BLOCK-END
+    """,
+    "evaluate.py": """
+        import time
+
+        def evaluate(program_path):
+            time.sleep(0.6)
+            scope = {}
+            exec(open(program_path).read(), scope)
+            return -abs(float(scope["X"]) - 3.0)
+    """,
+    "task.toml": """
+        files = ["program.py"]
+        objective = "Move X to 3."
+    """,
+}
+
+
+def evaluations_shown(page: Any) -> int:
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_text("evaluations", exact=True))
+    value = metric.get_by_test_id("stMetricValue").inner_text()
+    return int(value.split("/")[0].replace(",", "").strip())
+
+
+def test_the_run_page_follows_a_live_run_without_reloading(browser: Any, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    task = write_folder_task(tmp_path, "slow", SLOW_TASK)
+    open_database(url).close()
+    outcome: dict[str, Any] = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(
+            result=run_task(task, db=url, max_evaluations=12, seed=3, evaluation_slots=1)
+        )
+    )
+    page = browser.new_page()
+    with UiServer(url, tmp_path / "server.log") as server:
+        runner.start()
+        repo = Repository(open_database(url))
+        while not repo.list_runs() or not repo.list_runs()[0]["evaluations"]["total"]:
+            assert runner.is_alive() or outcome, "the run ended before the page opened"
+            threading.Event().wait(0.1)
+        run_id = repo.list_runs()[0]["run_id"]
+        open_and_wait(page, server.url(f"/run?run={run_id}"), "Best score over time")
+        first = evaluations_shown(page)
+        assert first < 12
+        # No reload from here on: the page must move by itself.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+            ".some(e => /^12 \\/ 12$/.test(e.innerText.trim()))",
+            timeout=LOAD_S * 1000,
+        )
+        runner.join(timeout=LOAD_S)
+        page.get_by_text(re.compile(r"^finished")).first.wait_for(timeout=LOAD_S * 1000)
+        assert evaluations_shown(page) == 12
+        assert_healthy(page)
+        page.screenshot(path=str(artifacts_folder() / "run-live.png"), full_page=True)
+    page.close()
+    assert outcome["result"].summary["evaluations"]["total"] == 12
