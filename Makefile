@@ -6,7 +6,7 @@ PYTHON ?= python3
 # PyTorch first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup setup-kernels demo test lint bench
+.PHONY: setup setup-kernels demo ui test lint bench bench-ui
 setup: $(VENV)/.installed
 setup-kernels: $(VENV)/.kernels
 
@@ -25,6 +25,9 @@ $(VENV)/.kernels: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/evoforge run circle_packing --max-evaluations 200 --seed 1
 
+ui: setup
+	$(VENV)/bin/evoforge ui
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -37,3 +40,7 @@ bench: setup
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/sandbox_overhead.py
 	$(PY) benchmarks/scaling.py
+
+# Needs Debian's chromium (the browser half of the lineage render time).
+bench-ui: setup
+	$(PY) benchmarks/ui_lineage.py

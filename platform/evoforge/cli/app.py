@@ -243,6 +243,7 @@ def _execute(
     console.print(
         f"export:  {program} export {run_id} --out best/", highlight=False, soft_wrap=True
     )
+    console.print(f"browse:  {program} ui", highlight=False, soft_wrap=True)
 
 
 @app.command()
