@@ -23,11 +23,18 @@ def best_over_time(
     seed_score: float | None,
     reference_score: float | None,
     metric: str,
+    by_time: bool = False,
 ) -> alt.LayerChart:
     """Every valid score as a dot, the best so far as a step line, and the seed's and
-    the published reference's scores as labelled horizontal lines."""
-    ok = points[points["status"] == "ok"][["evaluation_seq", "score", "candidate_id", "island"]]
-    x = alt.X("evaluation_seq:Q", title="evaluation")
+    the published reference's scores as labelled horizontal lines. The x axis is the
+    evaluation number, or wall-clock time (UTC) with `by_time`."""
+    columns = ["evaluation_seq", "created_at", "score", "candidate_id", "island"]
+    ok = points[points["status"] == "ok"][columns]
+    x = (
+        alt.X("created_at:T", title="time (UTC)")
+        if by_time
+        else alt.X("evaluation_seq:Q", title="evaluation")
+    )
     layers: list[alt.Chart] = [
         alt.Chart(ok)
         .mark_circle(size=18, opacity=0.35, color="#7f7f7f")

@@ -74,8 +74,9 @@ def test_run_page_shows_progress_against_seed_and_reference(
     assert "Scores per island" in text
     assert "MAP-Elites grid" in text
     assert "cells filled" in text
-    # The run ended, so the page does not poll.
     assert "finished" in text
+    app.radio(key="best_axis").set_value("time").run()
+    assert not app.exception
 
 
 def test_run_page_counts_failures_and_spend(seeded_store: SeededStore, open_page) -> None:

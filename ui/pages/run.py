@@ -136,10 +136,16 @@ def live() -> None:
         st.info("No evaluation recorded yet; this page updates as they arrive.")
         return
     st.subheader("Best score over time")
+    axis = st.radio("x axis", ["evaluation", "time"], horizontal=True, key="best_axis")
     best = frames.best_so_far(points, summary["direction"])
     st.altair_chart(
         charts.best_over_time(
-            points, best, summary["seed_score"], summary["reference_score"], summary["metric"]
+            points,
+            best,
+            summary["seed_score"],
+            summary["reference_score"],
+            summary["metric"],
+            by_time=axis == "time",
         )
     )
     left, right = st.columns(2)
