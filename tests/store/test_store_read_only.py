@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from support.old_store import OLD_REVISION, make_old_store, stored_revision
 
 from evoforge.jobs import EvaluationOutcome
-from evoforge.store import NoDatabase, Repository, StoreError, open_database, open_read_only
+from evoforge.store import NoDatabase, Repository, StoreError, open_read_only
 from evoforge.store.migrations import head_revision
 
 
@@ -56,19 +57,8 @@ def test_a_database_without_tables_holds_no_store(tmp_path: Path) -> None:
 
 
 def test_an_older_schema_is_not_upgraded_by_a_reader(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    open_database(url).close()
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("update alembic_version set version_num = '0001'"))
-    engine.dispose()
+    url = make_old_store(tmp_path / "old.db")
     with pytest.raises(StoreError, match=r"revision 0001, this evoforge reads .*evoforge runs"):
         open_read_only(url)
     # It stayed as it was: the reader did not migrate it.
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        assert (
-            connection.execute(text("select version_num from alembic_version")).scalar() == "0001"
-        )
-    engine.dispose()
-    assert head_revision() != "0001"
+    assert stored_revision(url) == OLD_REVISION != head_revision()

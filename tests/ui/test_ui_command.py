@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import EVOFORGE, run_cli
-from sqlalchemy import create_engine, text
+from support.old_store import make_old_store
 from support.ui_server import UiServer, free_port
 
 from evoforge.cli.ui import is_loopback, streamlit_command
-from evoforge.store import open_database
 
 
 def test_a_bad_url_fails_in_one_line_before_a_server_starts() -> None:
@@ -29,12 +28,7 @@ def test_a_bad_url_fails_in_one_line_before_a_server_starts() -> None:
 
 
 def test_an_older_store_is_refused_with_the_command_that_upgrades_it(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    open_database(url).close()
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("update alembic_version set version_num = '0001'"))
-    engine.dispose()
+    url = make_old_store(tmp_path / "old.db")
     result = run_cli("ui", "--db", url, timeout=60)
     assert result.returncode == 2
     assert "run `evoforge runs --db" in result.stderr

@@ -98,22 +98,9 @@ def open_database(url: str | None = None) -> Database:
             raise StoreError(f"cannot create {path.parent} ({exc.strerror}); {_URL_HINT}") from exc
         sa_url: URL = URL.create("sqlite", database=str(path))
     else:
-        try:
-            sa_url = make_url(url)
-        except ArgumentError as exc:
-            raise StoreError(f"--db {url!r} is not a database URL; {_URL_HINT}") from exc
+        sa_url = _parse(url)
     shown = sa_url.render_as_string(hide_password=True)
-    try:
-        engine = create_engine(sa_url, **_engine_options(sa_url))
-    except ImportError as exc:
-        raise StoreError(
-            f"--db {shown}: the database driver is not installed ({_first_line(exc)}); "
-            "install it or pass another --db"
-        ) from exc
-    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
-        raise StoreError(
-            f"--db {shown}: unknown kind of database ({_first_line(exc)}); {_URL_HINT}"
-        ) from exc
+    engine = _engine(sa_url, _engine_options(sa_url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
@@ -142,10 +129,7 @@ def open_read_only(url: str | None = None) -> Database:
     if url is None:
         sa_url: URL = URL.create("sqlite", database=str(default_database_path()))
     else:
-        try:
-            sa_url = make_url(url)
-        except ArgumentError as exc:
-            raise StoreError(f"--db {url!r} is not a database URL; {_URL_HINT}") from exc
+        sa_url = _parse(url)
     shown = sa_url.render_as_string(hide_password=True)
     backend = sa_url.get_backend_name()
     options = _engine_options(sa_url)
@@ -155,17 +139,7 @@ def open_read_only(url: str | None = None) -> Database:
             raise NoDatabase(f"no evoforge store at {shown} yet")
     elif backend == "postgresql":
         options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
-    try:
-        engine = create_engine(sa_url, **options)
-    except ImportError as exc:
-        raise StoreError(
-            f"--db {shown}: the database driver is not installed ({_first_line(exc)}); "
-            "install it or pass another --db"
-        ) from exc
-    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
-        raise StoreError(
-            f"--db {shown}: unknown kind of database ({_first_line(exc)}); {_URL_HINT}"
-        ) from exc
+    engine = _engine(sa_url, options)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_read_only)
     try:
@@ -188,6 +162,29 @@ def open_read_only(url: str | None = None) -> Database:
             "or upgrade evoforge"
         )
     return Database(engine)
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"--db {url!r} is not a database URL; {_URL_HINT}") from exc
+
+
+def _engine(url: URL, options: dict[str, Any]) -> Engine:
+    """An engine, or one line saying the driver is missing or the kind is unknown."""
+    shown = url.render_as_string(hide_password=True)
+    try:
+        return create_engine(url, **options)
+    except ImportError as exc:
+        raise StoreError(
+            f"--db {shown}: the database driver is not installed ({_first_line(exc)}); "
+            "install it or pass another --db"
+        ) from exc
+    except (NoSuchModuleError, ArgumentError, TypeError) as exc:
+        raise StoreError(
+            f"--db {shown}: unknown kind of database ({_first_line(exc)}); {_URL_HINT}"
+        ) from exc
 
 
 def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
