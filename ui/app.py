@@ -1,7 +1,9 @@
 """The UI's entry script: `streamlit run app.py` (what `evoforge ui` starts).
 
-Each page is its own script under `pages/`; the navigation here is the only place
-that lists them, with the stable URL paths that links and bookmarks use.
+Each page is its own script under `views/` (not `pages/`: Streamlit takes a folder of
+that name for its older file-based navigation, which a deep link would then get); the
+navigation here is the only place that lists them, with the stable URL paths that
+links and bookmarks use.
 """
 
 from __future__ import annotations

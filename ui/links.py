@@ -13,12 +13,12 @@ import streamlit as st
 
 from evoforge.store import Repository, StoreError
 
-RUNS = "pages/runs.py"
-RUN = "pages/run.py"
-LINEAGE = "pages/lineage.py"
-CANDIDATE = "pages/candidate.py"
-COMPARE = "pages/compare.py"
-EXPORT = "pages/export.py"
+RUNS = "views/runs.py"
+RUN = "views/run.py"
+LINEAGE = "views/lineage.py"
+CANDIDATE = "views/candidate.py"
+COMPARE = "views/compare.py"
+EXPORT = "views/export.py"
 
 
 def param(name: str) -> str | None:

@@ -16,8 +16,8 @@ SUMMARY_KEYS = {
     "run_id", "task", "task_source", "status", "stop_reason", "seed", "direction", "metric",
     "objective", "objective_note",
     "candidates", "pending", "evaluations", "seed_score", "best_score", "best_candidate_id",
-    "reference_score", "budget", "created_at", "updated_at", "finished_at", "duration_s", "spend_usd",
-    "proposer_calls", "tokens_in", "tokens_out",
+    "reference_score", "budget", "created_at", "updated_at", "finished_at", "duration_s",
+    "spend_usd", "proposer_calls", "tokens_in", "tokens_out",
 }  # fmt: skip
 
 

@@ -91,7 +91,7 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> SeededStore:
 
 @pytest.fixture
 def open_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest]]:
-    """`open_page(db_url, "pages/run.py", run=...)`: the page run once, as a browser
+    """`open_page(db_url, "views/run.py", run=...)`: the page run once, as a browser
     would open `/run?run=…`."""
 
     def open_(db_url: str, page: str | None = None, **params: str) -> AppTest:

@@ -20,12 +20,12 @@ from evoforge.store import open_read_only
 from evoforge.ui import formatting
 
 PAGES = [
-    "pages/runs.py",
-    "pages/run.py",
-    "pages/lineage.py",
-    "pages/candidate.py",
-    "pages/compare.py",
-    "pages/export.py",
+    "views/runs.py",
+    "views/run.py",
+    "views/lineage.py",
+    "views/candidate.py",
+    "views/compare.py",
+    "views/export.py",
 ]
 
 
@@ -61,7 +61,7 @@ def test_run_page_shows_progress_against_seed_and_reference(
     seeded_store: SeededStore, open_page
 ) -> None:
     summary = seeded_store.packing
-    app = open_page(seeded_store.url, "pages/run.py", run=summary["run_id"])
+    app = open_page(seeded_store.url, "views/run.py", run=summary["run_id"])
     assert not app.exception
     shown = metrics(app)
     assert shown["evaluations"] == "40 / 40"
@@ -81,7 +81,7 @@ def test_run_page_shows_progress_against_seed_and_reference(
 
 def test_run_page_counts_failures_and_spend(seeded_store: SeededStore, open_page) -> None:
     summary = seeded_store.llm
-    app = open_page(seeded_store.url, "pages/run.py", run=summary["run_id"][:6])
+    app = open_page(seeded_store.url, "views/run.py", run=summary["run_id"][:6])
     shown = metrics(app)
     assert shown["failed"] == "1"
     assert shown["spend"] == formatting.money(summary["spend_usd"])
@@ -92,7 +92,7 @@ def test_candidate_page_shows_code_diff_evaluation_and_the_models_exchange(
     seeded_store: SeededStore, open_page
 ) -> None:
     summary = seeded_store.llm
-    app = open_page(seeded_store.url, "pages/candidate.py", run=summary["run_id"])
+    app = open_page(seeded_store.url, "views/candidate.py", run=summary["run_id"])
     assert not app.exception
     text = page_text(app)
     # The default candidate is the run's best.
@@ -128,7 +128,7 @@ def test_a_failed_candidate_shows_its_reason(seeded_store: SeededStore, open_pag
     assert len(failed) == 1
     app = open_page(
         seeded_store.url,
-        "pages/candidate.py",
+        "views/candidate.py",
         run=seeded_store.llm["run_id"],
         candidate=failed[0]["id"],
     )
@@ -141,7 +141,7 @@ def test_compare_shows_both_scores_and_their_difference(
     seeded_store: SeededStore, open_page
 ) -> None:
     summary = seeded_store.llm
-    app = open_page(seeded_store.url, "pages/compare.py", run=summary["run_id"])
+    app = open_page(seeded_store.url, "views/compare.py", run=summary["run_id"])
     assert not app.exception
     table = app.dataframe[0].value.set_index("metric")
     # A defaults to the seed and B to the best.
@@ -154,7 +154,7 @@ def test_compare_shows_both_scores_and_their_difference(
 
 def test_export_page_offers_the_zip(seeded_store: SeededStore, open_page) -> None:
     summary = seeded_store.packing
-    app = open_page(seeded_store.url, "pages/export.py", run=summary["run_id"])
+    app = open_page(seeded_store.url, "views/export.py", run=summary["run_id"])
     assert not app.exception
     assert "Download the best 1" in page_text(app)
     app.radio[0].set_value("Candidates I choose").run()
@@ -200,7 +200,7 @@ def test_an_empty_store_gets_the_first_run_page(open_page, tmp_path) -> None:
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     open_database(url).close()  # tables, no runs
-    app = open_page(url, "pages/run.py")
+    app = open_page(url, "views/run.py")
     assert not app.exception
     assert "The store has no runs yet" in page_text(app)
     app = open_page(url)
@@ -208,6 +208,24 @@ def test_an_empty_store_gets_the_first_run_page(open_page, tmp_path) -> None:
 
 
 def test_an_unknown_run_id_says_so_in_one_line(seeded_store: SeededStore, open_page) -> None:
-    app = open_page(seeded_store.url, "pages/run.py", run="ffffffffffff")
+    app = open_page(seeded_store.url, "views/run.py", run="ffffffffffff")
     assert not app.exception
     assert "no run matches 'ffffffffffff'" in app.error[0].value
+
+
+def test_lineage_page_counts_candidates_and_lists_the_failure_with_its_reason(
+    seeded_store: SeededStore, open_page
+) -> None:
+    summary = seeded_store.llm
+    app = open_page(seeded_store.url, "views/lineage.py", run=summary["run_id"])
+    assert not app.exception
+    captions = [caption.value for caption in app.caption]
+    ok = summary["evaluations"]["ok"]
+    assert f"{summary['candidates']} candidates · {ok} ok · 1 failed" in captions
+    assert any(f"best {formatting.score(summary['best_score'])}" in c for c in captions)
+    failed = [n for n in seeded_store.repo().lineage(summary["run_id"])["nodes"] if n["reason"]]
+    failures = app.dataframe[0].value
+    assert list(failures["id"]) == [failed[0]["id"]]
+    assert failures.iloc[0]["reason"] == failed[0]["reason"]
+    app.radio[0].set_value("island").run()
+    assert not app.exception
