@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
 import pytest
+
+# A launcher that starts the tests in the background without job control (`cmd &` in
+# a script) leaves SIGINT ignored, and every `evoforge` a test spawns would inherit
+# that; the Ctrl-C tests need it delivered. A handler, unlike SIG_IGN, is reset to the
+# default in a child at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
