@@ -24,19 +24,22 @@ script exits 1 if the median browser render of the lineage exceeds 3 s. No GPU.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# The UI server and the browser are started as the tests start them.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.browser import launch  # noqa: E402
+from support.ui_server import UiServer  # noqa: E402
 
 from evoforge.jobs import EvaluationOutcome
 from evoforge.store import Repository, open_database
@@ -44,15 +47,6 @@ from evoforge.task import ArtifactFile, Task
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "ui" / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LIMIT_S = 3.0
 ISLANDS = 4
 STATUSES = ["ok", "invalid", "failed", "timeout", "crashed"]
@@ -172,53 +166,6 @@ def server_seconds(page: str, run_id: str, timeout: float) -> float:
 # -- browser --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def ui_command(url: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """`evoforge ui` next to this interpreter, else the `streamlit run` it stands for."""
-    env = {**os.environ, "EVOFORGE_UI_DB": url}
-    evoforge = Path(sys.executable).parent / "evoforge"
-    if evoforge.exists():
-        return [str(evoforge), "ui", "--db", url, "--port", str(port)], env
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address"]
-    command += ["127.0.0.1", "--server.port", str(port), "--server.headless", "true"]
-    return [*command, "--browser.gatherUsageStats", "false"], env
-
-
-@contextlib.contextmanager
-def ui_server(url: str) -> Iterator[str]:
-    port = free_port()
-    command, env = ui_command(url, port)
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, server, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Any) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the UI server exited:\n{log.read().decode(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError("the UI server did not start listening within 60 s")
-
-
 def browser_seconds(
     base: str, run_id: str, repeat: int, timeout: float, touch: Callable[[], None]
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
@@ -233,7 +180,7 @@ def browser_seconds(
     times: dict[str, list[float]] = {name: [] for name in pages}
     first: dict[str, float] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             context = browser.new_context(viewport={"width": 1600, "height": 1000})
             for attempt in range(repeat + 1):
@@ -287,9 +234,9 @@ def main() -> int:
             server["runs"].append(server_seconds("views/runs.py", run_id, options.timeout))
         writer = open_database(url)
         try:
-            with ui_server(url) as base:
+            with UiServer(url, Path(folder) / "server.log") as server_process:
                 browser, first = browser_seconds(
-                    base,
+                    server_process.url(""),
                     run_id,
                     options.repeat,
                     options.timeout,

@@ -13,9 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from evoforge.jobs import EVALUATION_STATUSES
 from evoforge.ui import formatting
 
-FAILED_STATUSES = ("invalid", "failed", "timeout", "crashed")
+FAILED_STATUSES = tuple(status for status in EVALUATION_STATUSES if status != "ok")
+"""Evaluated but unusable: every page shows these in the failure colour, with the reason."""
 
 
 def runs_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -106,11 +108,6 @@ def best_so_far(points: pd.DataFrame, direction: str) -> pd.DataFrame:
     )
 
 
-def status_counts(points: pd.DataFrame) -> dict[str, int]:
-    counts = points["status"].value_counts().to_dict()
-    return {status: int(counts.get(status, 0)) for status in ("ok", *FAILED_STATUSES)}
-
-
 def evaluation_rate(points: pd.DataFrame, window_s: float = 60.0) -> float:
     """Evaluations per second over the last `window_s` seconds of recorded work
     (over the whole run when it is shorter), so a live run shows its current pace."""
@@ -119,10 +116,8 @@ def evaluation_rate(points: pd.DataFrame, window_s: float = 60.0) -> float:
     times = points["created_at"].sort_values()
     end = times.iloc[-1]
     recent = times[times >= end - pd.Timedelta(seconds=window_s)]
-    start = recent.iloc[0] if len(recent) < len(times) else times.iloc[0]
-    span = (end - start).total_seconds()
-    counted = len(recent) - 1 if len(recent) < len(times) else len(times) - 1
-    return counted / span if span > 0 else 0.0
+    span = (end - recent.iloc[0]).total_seconds()
+    return (len(recent) - 1) / span if span > 0 else 0.0
 
 
 def feature_values(points: pd.DataFrame, feature: str) -> pd.Series:

@@ -20,18 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evoforge.ui.frames import FAILED_STATUSES
+
 DEFAULT_LIMIT = 5_000
-# Evaluated but unusable: shown in their own colour, with the reason.
-FAILED_STATUSES = ("invalid", "failed", "timeout", "crashed")
 
 NODE_COLUMNS = [
     "id", "seq", "parent_id", "shown_parent_id", "generation", "island", "kind",
     "proposer", "status", "outcome", "score", "reason", "x", "y", "px", "py", "skipped",
     "best_path",
 ]  # fmt: skip
-EDGE_COLUMNS = [
-    "child_id", "parent_id", "kind", "x", "y", "x2", "y2", "best_path", "skipped",
-]  # fmt: skip
+LINK_COLUMNS = ["child_id", "parent_id", "kind", "x", "y", "x2", "y2"]
 FAILURE_COLUMNS = ["id", "seq", "generation", "island", "kind", "status", "reason"]
 
 
@@ -42,15 +40,15 @@ class LineageLayout:
     `nodes`: one row per shown candidate (`NODE_COLUMNS`); `x` is the depth along the
     primary parents, `y` the row, (`px`, `py`) where its shown parent sits (its own
     place for a root), `skipped` the hidden ancestors in between, `outcome` one of ok,
-    failed, pending, `score` NaN unless ok. `edges`: segments from parent (`x`, `y`)
-    to child (`x2`, `y2`), kind parent (possibly re-linked past `skipped` hidden
-    ancestors), inspiration or crossover. `failures`: every failed candidate of the
-    run, shown or not. `counts`: the run's candidates by status (every status, zero if
-    none).
+    failed, pending, `score` NaN unless ok; a node row is also its parent edge, so the
+    chart draws both from one dataset. `links`: inspiration and crossover segments
+    from the other candidate (`x`, `y`) to the child (`x2`, `y2`), only when asked
+    for. `failures`: every failed candidate of the run, shown or not. `counts`: the
+    run's candidates by status (every status, zero if none).
     """
 
     nodes: pd.DataFrame
-    edges: pd.DataFrame
+    links: pd.DataFrame
     failures: pd.DataFrame
     total: int
     hidden: int
@@ -94,7 +92,7 @@ def layout(
     Past `limit` candidates the seed, the best path and the `top` best scorers
     (default: a twentieth of the limit) are kept, even beyond the limit, and an even
     spread of the rest fills what room is left.
-    `secondary` adds the inspiration and crossover edges between shown candidates.
+    `secondary` adds the inspiration and crossover links between shown candidates.
     """
     raw = sorted(lineage.get("nodes", []), key=lambda node: node["seq"])
     n = len(raw)
@@ -153,10 +151,11 @@ def layout(
         },
         columns=NODE_COLUMNS,
     )
-    edges = _edges(kept_order, shown_parent, depth, y, on_best, ids)
-    if secondary:
-        extra = _secondary(lineage.get("edges", []), index, kept, shown_parent, depth, y)
-        edges = pd.concat([extra, edges], ignore_index=True) if len(extra) else edges
+    links = (
+        _secondary(lineage.get("edges", []), index, kept, shown_parent, depth, y)
+        if secondary
+        else pd.DataFrame(columns=LINK_COLUMNS)
+    )
     failed = [i for i in range(n) if outcomes[i] == "failed"]
     failures = pd.DataFrame(
         {
@@ -175,7 +174,7 @@ def layout(
         counts[status] = counts.get(status, 0) + 1
     return LineageLayout(
         nodes=nodes,
-        edges=edges,
+        links=links,
         failures=failures,
         total=n,
         hidden=n - len(kept_order),
@@ -317,34 +316,6 @@ def _rows(kept_order: list[int], shown_parent: list[int]) -> np.ndarray:
     return y
 
 
-def _edges(
-    kept_order: list[int],
-    shown_parent: list[int],
-    depth: np.ndarray,
-    y: np.ndarray,
-    on_best: np.ndarray,
-    ids: list[str],
-) -> pd.DataFrame:
-    children = np.array([i for i in kept_order if shown_parent[i] >= 0], dtype=np.int64)
-    parents = np.array([shown_parent[i] for i in children], dtype=np.int64)
-    edges = pd.DataFrame(
-        {
-            "child_id": [ids[i] for i in children],
-            "parent_id": [ids[i] for i in parents],
-            "kind": "parent",
-            "x": depth[parents],
-            "y": y[parents],
-            "x2": depth[children],
-            "y2": y[children],
-            "best_path": on_best[children] & on_best[parents],
-            "skipped": depth[children] - depth[parents] - 1,
-        },
-        columns=EDGE_COLUMNS,
-    )
-    # Best-path segments last, so they are drawn on top.
-    return edges.sort_values("best_path", kind="stable", ignore_index=True)
-
-
 def _secondary(
     raw_edges: list[dict[str, Any]],
     index: dict[str, int],
@@ -377,8 +348,6 @@ def _secondary(
             "y": y[others],
             "x2": depth[children],
             "y2": y[children],
-            "best_path": False,
-            "skipped": 0,
         },
-        columns=EDGE_COLUMNS,
+        columns=LINK_COLUMNS,
     )

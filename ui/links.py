@@ -30,18 +30,17 @@ def choose_run(repo: Repository) -> dict[str, Any]:
     """The run named by `?run=` (an id, a unique prefix or `latest`), else a picker
     defaulting to the newest run. Returns its summary; stops with a message when the
     store has no runs or the id matches none."""
+    wanted = param("run")
+    if wanted is not None:
+        try:
+            return repo.run_summary(repo.resolve_run_id(wanted))
+        except StoreError as exc:
+            st.error(str(exc))
+            st.stop()
     runs = repo.list_runs()
     if not runs:
         st.info("The store has no runs yet. Start one with `evoforge run TASK`.")
         st.stop()
-    wanted = param("run")
-    if wanted is not None:
-        try:
-            run_id = repo.resolve_run_id(wanted)
-        except StoreError as exc:
-            st.error(str(exc))
-            st.stop()
-        return next(r for r in runs if r["run_id"] == run_id)
     labels = {r["run_id"]: f"{r['run_id']}  {r['task']}  ({r['status']})" for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key="run_picker")
     st.query_params["run"] = run_id

@@ -57,13 +57,13 @@ def export_candidates(
     if not candidate_ids:
         raise ExportError("choose at least one candidate to export")
     repo = Repository(database)
-    chosen = [repo.candidate_view(candidate_id) for candidate_id in candidate_ids]
-    strangers = [
-        c.id for c in chosen if repo.candidate_detail(c.id)["candidate"]["run_id"] != run_id
-    ]
+    graph = repo.lineage(run_id)
+    members = {node["id"] for node in graph["nodes"]}
+    strangers = [candidate_id for candidate_id in candidate_ids if candidate_id not in members]
     if strangers:
         raise ExportError(f"candidate {strangers[0]} is not part of run {run_id}")
-    return _write(database, run_id, chosen, out)
+    chosen = [repo.candidate_view(candidate_id) for candidate_id in candidate_ids]
+    return _write(database, run_id, chosen, out, graph)
 
 
 def export_zip(
@@ -86,8 +86,14 @@ def export_zip(
 
 
 def _write(
-    database: Database, run_id: str, candidates: Sequence[CandidateView], out: Path
+    database: Database,
+    run_id: str,
+    candidates: Sequence[CandidateView],
+    out: Path,
+    graph: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Write the folders and both JSON files; `graph` is the run's lineage when the
+    caller has already read it."""
     repo = Repository(database)
     summary = repo.run_summary(run_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,5 +122,6 @@ def _write(
         )
     metadata = {"run": summary, "candidates": exported}
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
-    (out / "lineage.json").write_text(json.dumps(repo.lineage(run_id), indent=2, default=str))
+    lineage = graph if graph is not None else repo.lineage(run_id)
+    (out / "lineage.json").write_text(json.dumps(lineage, indent=2, default=str))
     return metadata

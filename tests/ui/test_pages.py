@@ -12,10 +12,11 @@ import json
 import re
 import zipfile
 
+import pytest
 from conftest import SECRET, SeededStore
 from page_text import page_text
 
-from evoforge.export import export_run, export_zip
+from evoforge.export import ExportError, export_run, export_zip
 from evoforge.store import open_read_only
 from evoforge.ui import formatting
 
@@ -176,6 +177,22 @@ def test_the_zip_has_the_same_layout_and_metadata_as_evoforge_export(
         json.dumps(expected, default=str)
     )
     assert json.loads(archive.read("lineage.json"))["run_id"] == run_id
+
+
+def test_chosen_candidates_export_in_the_order_given_and_only_from_their_run(
+    seeded_store: SeededStore,
+) -> None:
+    database = open_read_only(seeded_store.url)
+    run_id = seeded_store.llm["run_id"]
+    failed = next(n for n in seeded_store.repo().lineage(run_id)["nodes"] if n["reason"])
+    chosen = [failed["id"], seeded_store.llm["best_candidate_id"]]
+    archive = zipfile.ZipFile(io.BytesIO(export_zip(database, run_id, chosen)))
+    metadata = json.loads(archive.read("metadata.json"))
+    assert [c["candidate_id"] for c in metadata["candidates"]] == chosen
+    assert metadata["candidates"][0]["score"] is None
+    stranger = seeded_store.packing["best_candidate_id"]
+    with pytest.raises(ExportError, match=f"candidate {stranger} is not part of run {run_id}"):
+        export_zip(database, run_id, [stranger])
 
 
 def test_no_page_ever_shows_the_model_key(seeded_store: SeededStore, open_page) -> None:

@@ -124,9 +124,8 @@ repo = connection.repository()
 summary = links.choose_run(repo)
 run_id = summary["run_id"]
 links.run_links(run_id)
-default = summary["best_candidate_id"] or (
-    seed.id if (seed := repo.seed_candidate(run_id)) else None
-)
+seed = repo.seed_candidate(run_id)
+default = summary["best_candidate_id"] or (seed.id if seed else None)
 candidate_id = picking.pick(repo, summary, "Candidate", "candidate", default, "candidate_picker")
 if candidate_id is None:
     st.info("This run has no candidates yet.")
@@ -145,7 +144,6 @@ st.caption(
 if candidate["parent_id"]:
     links.candidate_link(run_id, candidate["parent_id"], f"Parent: {candidate['parent_id']}")
 
-seed = repo.seed_candidate(run_id)
 parent_files = repo.candidate_view(candidate["parent_id"]).files if candidate["parent_id"] else None
 tabs = st.tabs(["Artifact", "Diff vs parent", "Diff vs seed", "Evaluation", "Proposer", "Family"])
 with tabs[0]:

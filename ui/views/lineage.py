@@ -16,7 +16,8 @@ import streamlit as st
 
 from evoforge.store import Repository
 from evoforge.ui import connection, formatting, links, picking
-from evoforge.ui.lineage_layout import DEFAULT_LIMIT, FAILED_STATUSES, LineageLayout, layout
+from evoforge.ui.frames import FAILED_STATUSES
+from evoforge.ui.lineage_layout import DEFAULT_LIMIT, LineageLayout, layout
 
 SELECTION = "node"
 FAILED = "#d62728"
@@ -171,9 +172,8 @@ def chart(found: LineageLayout, colour_by: str, direction: str) -> alt.LayerChar
         .add_params(pick)
     )
     layers: list[alt.Chart] = [edges, points, legend]
-    links_shown = found.edges[found.edges["kind"] != "parent"]
-    if len(links_shown):
-        layers.insert(0, _links(links_shown, x, y))
+    if len(found.links):
+        layers.insert(0, _links(found.links, x, y))
     height = int(min(900, max(360, found.rows * 4)))
     return (
         alt.layer(*layers, data=plot_frame(found))
