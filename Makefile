@@ -6,7 +6,7 @@ PYTHON ?= python3
 # PyTorch first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup setup-kernels demo ui test lint bench bench-ui
+.PHONY: setup setup-kernels demo ui test lint bench bench-ui bench-peers
 setup: $(VENV)/.installed
 setup-kernels: $(VENV)/.kernels
 
@@ -44,3 +44,8 @@ bench: setup
 # Needs Debian's chromium (the browser half of the lineage render time).
 bench-ui: setup
 	$(PY) benchmarks/ui_lineage.py
+
+# OpenEvolve and GEPA beside evoforge on the same work. The script installs the peers
+# (benchmark-only, pinned in benchmarks/peers/requirements.txt) into .venv-peers.
+bench-peers: setup
+	$(PY) benchmarks/peers/compare.py
