@@ -121,6 +121,8 @@ def run_tool(
     figures["model_calls"] = len(server.chat_requests(MODELS[tool])) - calls_before
     figures["tree_peak_rss_mb"] = peak.mb
     check_equal_work(tool, candidates, figures)
+    if stamps and figures["steady_rate"] is None:
+        raise SystemExit(f"{tool} stored too few evaluations for a rate: raise the candidates")
     return figures
 
 

@@ -2,8 +2,8 @@
 
 Defaults kept (the islands strategy, the process sandbox, the local executor, a
 SQLite store), except what makes the work equal: the llm proposer with one model at
-the loopback server answering SEARCH/REPLACE blocks (diff mode only), the budget (the seed plus one
-evaluation per candidate) and `evaluation_slots`.
+the loopback server, in diff mode only (SEARCH/REPLACE blocks, as OpenEvolve), the
+budget (the seed plus one evaluation per candidate) and `evaluation_slots`.
 """
 
 from __future__ import annotations
