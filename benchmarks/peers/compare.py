@@ -272,13 +272,18 @@ def memory_table(results: dict[str, Any]) -> str:
 
 def report(results: dict[str, Any]) -> str:
     large = results["sizes"][1]
+    overhead_runs = results.get("overhead", {})
     settings = ["\nSettings (each tool's defaults otherwise):"]
-    for tool, by_size in results["overhead"].items():
+    for tool, by_size in overhead_runs.items():
         settings.append(f"  {tool}: {json.dumps(by_size[large][-1]['settings'])}")
-    for label, run in results["pipeline"].items():
-        if label not in results["overhead"]:
+    for label, run in results.get("pipeline", {}).items():
+        if label not in overhead_runs:
             settings.append(f"  {label}: {json.dumps(run['settings'])}")
-    tables = [overhead_table(results), pipeline_table(results), memory_table(results)]
+    tables = []
+    if overhead_runs:
+        tables += [overhead_table(results), memory_table(results)]
+    if "pipeline" in results:
+        tables.insert(1, pipeline_table(results))
     return "\n".join([*tables, "\n".join(settings)])
 
 
@@ -298,6 +303,9 @@ def main() -> None:
         help="evoforge's proposal_slots for its second pipeline row (0: no second row)",
     )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset")
+    parser.add_argument(
+        "--parts", default="overhead,pipeline", help="comparisons to run (overhead includes memory)"
+    )
     parser.add_argument("--peers-venv", type=Path, default=ROOT / ".venv-peers")
     parser.add_argument("--out", type=Path, default=HERE / "last-run.json")
     args = parser.parse_args()
@@ -319,11 +327,14 @@ def main() -> None:
         "pipeline_candidates": args.pipeline_candidates,
         "in_flight": args.in_flight,
     }  # fmt: skip
-    results["overhead"] = overhead(pythons, (args.small, args.large), args.slots, args.repeats)
-    results["pipeline"] = pipeline(
-        pythons, args.pipeline_candidates, args.slots, args.latency, args.eval_time,
-        args.in_flight,
-    )  # fmt: skip
+    parts = set(args.parts.split(","))
+    if "overhead" in parts:
+        results["overhead"] = overhead(pythons, (args.small, args.large), args.slots, args.repeats)
+    if "pipeline" in parts:
+        results["pipeline"] = pipeline(
+            pythons, args.pipeline_candidates, args.slots, args.latency, args.eval_time,
+            args.in_flight,
+        )  # fmt: skip
     results["elapsed_s"] = time.time() - started
     text = report(results)
     results["report"] = text
