@@ -2,7 +2,8 @@
 
 What a container gets, and nothing more:
 
-* **Network**: `network_mode=none` (a loopback of its own, nothing else).
+* **Network**: `network_mode=none` (a loopback of its own, nothing else), unless the
+  task's resources ask for the network (a prompt task calling its task model).
 * **Filesystem**: the image's root read-only; a private tmpfs on /tmp; the
   evaluation's work folder (candidate files, spec, result) at `/sandbox`, writable;
   evoforge's own package folders (harness, evaluators) and the task's evaluator
@@ -279,7 +280,7 @@ class DockerSandbox:
         file_limit = resources.max_file_mb << 20
         host_config = api.create_host_config(
             binds=volumes,
-            network_mode="none",
+            network_mode="host" if resources.network else "none",
             read_only=True,
             tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777"},
             mem_limit=memory,
@@ -307,7 +308,7 @@ class DockerSandbox:
                 environment=env,
                 working_dir=INSIDE,
                 stdin_open=True,
-                network_disabled=True,
+                network_disabled=not resources.network,
                 host_config=host_config,
                 labels={"evoforge": "evaluation", "evoforge.run": job.run_id},
             )

@@ -301,9 +301,15 @@ def run_cascade(spec: dict[str, Any], candidate: Candidate) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     artifacts: dict[str, Any] = {}
     feedback: list[str] = []
-    steps = [(s["name"], s["function"], s.get("threshold")) for s in spec.get("stages", [])]
-    steps.append((None, spec["evaluate"], None))
-    for name, reference, threshold in steps:
+    job_instances = candidate.instances
+    steps = [
+        (s["name"], s["function"], s.get("threshold"), s.get("instances"))
+        for s in spec.get("stages", [])
+    ]
+    steps.append((None, spec["evaluate"], None, None))
+    for name, reference, threshold, instances in steps:
+        # A stage may judge its own instances (a minibatch); `evaluate` judges the job's.
+        candidate.instances = job_instances if instances is None else instances
         try:
             result = evaluate_with(reference, candidate, metric)
         except BaseException as error:  # SystemExit from a candidate is a failure too

@@ -16,7 +16,8 @@ What it enforces, and where each limit comes from (docs/sandboxes.md says more):
 * **Network**: the child runs under `unshare -n` (root) or `unshare -rn` (an
   unprivileged user namespace), so it sees only a down loopback. Where neither works
   the candidate has the host's network and the outcome's sandbox reads
-  `process(no-netns)`.
+  `process(no-netns)`. A task whose resources set `network` (a prompt task calling
+  its task model) keeps the host's network.
 * **Filesystem, processes, privileges** (sandboxes/isolation.py): before any
   candidate code the harness gives itself a mount namespace in which the whole host is
   read-only, nosuid and nodev except the private work folder, a private /dev (a few
@@ -257,7 +258,8 @@ class ProcessSandbox:
         spec_path.write_bytes(encode_spec(spec))
         env = child_environment(str(workdir), resources, job.env, job.gpu_slot)
         # With the network allowed, a user namespace only serves the isolation.
-        prefix = namespace_prefix(self.allow_network) if isolated or not self.allow_network else []
+        allow_network = self.allow_network or resources.network
+        prefix = namespace_prefix(allow_network) if isolated or not allow_network else []
         flags = ["-I", "-S"] if boot else ["-I"]
         harness = compiled_harness(self.python) or str(HARNESS)
         command = [*prefix, self.python, *flags, harness, str(spec_path)]

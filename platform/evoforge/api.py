@@ -68,6 +68,8 @@ def create_run(task: Task, config: RunConfig, database: Database) -> str:
         task, config.objective, lambda t: asyncio.run(preflight(timed(t), config))
     )
     task = timed(chosen)
+    if config.task_env:
+        task = task.model_copy(update={"env": {**task.env, **config.task_env}})
     check_proposer(task, config)
     return Repository(database).create_run(task, config.model_dump(mode="json"), config.seed)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -36,7 +36,14 @@ class RunConfig(BaseModel):
     sandbox: str = "process"
     sandbox_options: dict[str, Any] = Field(default_factory=dict)
     evaluation_slots: int = Field(default=2, gt=0)
-    proposal_slots: int = Field(default=2, gt=0)
+    proposal_slots: int | Literal["auto"] = Field(
+        default="auto",
+        description="proposals in flight: a number, or `auto` to follow the measured model "
+        "latency and evaluation time (evoforge.orchestrator.pacing)",
+    )
+    max_proposal_slots: int = Field(
+        default=16, gt=0, description="the most proposals `auto` keeps in flight"
+    )
     seed: int | None = None
     objective: str | None = Field(
         default=None,
@@ -47,7 +54,30 @@ class RunConfig(BaseModel):
     max_fruitless_proposals: int = Field(
         default=200, gt=0, description="stop when this many proposals in a row add nothing new"
     )
+    task_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment for the task's evaluator, over the task's own (e.g. the "
+        "model a prompt task calls); names that look like credentials never reach it",
+    )
+    select_on: Literal["train", "validation"] = Field(
+        default="train",
+        description="which score picks the run's exported best where the task has a "
+        "validation split",
+    )
+    validate_top: int = Field(
+        default=5,
+        gt=0,
+        description="at the end of a run, this many top candidates by training score (and "
+        "the seed) are scored on the validation split",
+    )
     budget: Budget = Field(default_factory=Budget)
+
+    @field_validator("proposal_slots")
+    @classmethod
+    def _positive_slots(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("proposal_slots must be at least 1, or 'auto'")
+        return value
 
     @field_validator("executor_options")
     @classmethod
@@ -194,3 +224,16 @@ def parse_weights(text: str) -> dict[str, float]:
         except ValueError:
             raise ConfigError(f"weight {part!r} must look like name=0.6") from None
     return weights
+
+
+def parse_assignments(items: list[str] | None, option: str) -> dict[str, str] | None:
+    """`["NAME=VALUE", ...]` from a repeatable option; None when it was not given."""
+    if not items:
+        return None
+    parsed: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{option} {item!r}: write NAME=VALUE")
+        parsed[name.strip()] = value
+    return parsed

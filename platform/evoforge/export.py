@@ -41,9 +41,29 @@ def flags(metrics: dict[str, Any]) -> list[str]:
     return sorted(name for name, value in metrics.items() if name.endswith("_flagged") and value)
 
 
-def export_run(database: Database, run_id: str, out: Path, top_k: int = 1) -> dict[str, Any]:
-    """Write the run's `top_k` best valid candidates into `out`; returns metadata.json."""
-    best = Repository(database).top_candidates(run_id, top_k)
+def export_run(
+    database: Database, run_id: str, out: Path, top_k: int = 1, select_on: str | None = None
+) -> dict[str, Any]:
+    """Write the run's `top_k` best valid candidates into `out`; returns metadata.json.
+
+    `select_on` (default: the run's own setting) `validation` puts the candidate with
+    the best validation score first, the one that generalises, ahead of the best on
+    training; the rest follow by training score.
+    """
+    repo = Repository(database)
+    if select_on is None:
+        select_on = repo.get_run(run_id).config_json.get("select_on", "train")
+    if select_on not in ("train", "validation"):
+        raise ExportError(f"select_on {select_on!r}: choose train or validation")
+    best = repo.top_candidates(run_id, top_k)
+    if select_on == "validation":
+        chosen = repo.best_on_validation(run_id)
+        if chosen is None:
+            raise ExportError(
+                f"run {run_id} has no validation scores to select on; the task has no "
+                "validation split or the run did not finish: export with --select-on train"
+            )
+        best = [chosen, *[c for c in best if c.id != chosen.id]][:top_k]
     if not best:
         raise ExportError(f"run {run_id} has no successfully evaluated candidate to export")
     return _write(database, run_id, best, out)
@@ -96,6 +116,7 @@ def _write(
     caller has already read it."""
     repo = Repository(database)
     summary = repo.run_summary(run_id)
+    split_scores = repo.split_scores(run_id)
     out.mkdir(parents=True, exist_ok=True)
     exported = []
     for rank, candidate in enumerate(candidates, start=1):
@@ -112,6 +133,10 @@ def _write(
                 "folder": folder.name,
                 "files": sorted(candidate.files),
                 "score": candidate.score,
+                "split_scores": {
+                    split: found["score"]
+                    for split, found in split_scores.get(candidate.id, {}).items()
+                },
                 "metrics": candidate.metrics,
                 "flags": flags(candidate.metrics),
                 "generation": candidate.generation,
@@ -120,7 +145,11 @@ def _write(
                 "ancestry": repo.ancestry(candidate.id),
             }
         )
-    metadata = {"run": summary, "candidates": exported}
+    metadata = {
+        "run": summary,
+        "generalization": repo.generalization(run_id),
+        "candidates": exported,
+    }
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
     lineage = graph if graph is not None else repo.lineage(run_id)
     (out / "lineage.json").write_text(json.dumps(lineage, indent=2, default=str))

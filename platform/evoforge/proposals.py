@@ -37,6 +37,15 @@ class CandidateView:
     """Why the evaluation was not `ok` (or why a cascade stopped early); empty if none."""
     log_tail: str = ""
     """The last ~2,000 characters of the evaluation's stderr, for the proposer's prompt."""
+    instance_scores: dict[str, float] | None = None
+    """Training score per instance, for strategies that keep instance specialists."""
+    stage: str | None = None
+    """The cascade stage the evaluation stopped at (None: it ran to the end)."""
+
+    @property
+    def complete(self) -> bool:
+        """Valid and judged on everything: not stopped early by a cascade stage."""
+        return self.status == "ok" and self.score is not None and self.stage is None
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,23 @@ class Proposer(Protocol):
     # proposer's bandit does).
 
 
+@dataclass(frozen=True)
+class Screen:
+    """Judge the child on these training instances first (keys of the parent's
+    `instance_scores`); it goes on to the full set only if its score there reaches
+    `floor`."""
+
+    instances: list[str]
+    floor: float
+
+
 @dataclass
 class Selection:
     parent: CandidateView
     island: int = 0
     inspirations: list[CandidateView] = field(default_factory=list)
     crossover_with: CandidateView | None = None
+    screen: Screen | None = None
 
 
 @runtime_checkable
@@ -118,6 +129,7 @@ __all__ = [
     "Proposer",
     "Sandbox",
     "SandboxUnavailable",
+    "Screen",
     "SearchStrategy",
     "Selection",
     "Task",

@@ -44,6 +44,10 @@ class Resources(BaseModel):
     max_processes: int = Field(default=64, gt=0)
     max_file_mb: int = Field(default=256, gt=0)
     image: str | None = None
+    network: bool = False
+    """Whether the evaluator may reach the network. Off for every task that runs the
+    candidate's code; a prompt task whose evaluator calls its task model turns it on
+    (the candidate there is text, not code)."""
     queue: str | None = None
     """The Celery queue for this task's evaluations (default `gpu` if it needs a GPU,
     else `cpu`): a task needing special machines names the queue their workers take."""
@@ -55,6 +59,28 @@ class Stage(BaseModel):
     name: str
     function: str
     threshold: float | None = None
+    instances: list[Any] | None = None
+    """Instances this stage judges instead of the job's (the Pareto strategy's
+    minibatch: a few training instances a child must not regress on)."""
+
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class Baseline(BaseModel):
+    """A human-designed policy shipped with a task, so every run can be read against it.
+
+    `scores` holds its measured score per split, as the task's README documents
+    them; the task's tests recompute them, so a changed simulator cannot leave a
+    stale figure behind.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    files: dict[str, str]
+    note: str = ""
+    scores: dict[str, float] = Field(default_factory=dict)
 
 
 class Objective(BaseModel):
@@ -89,6 +115,13 @@ class Task(BaseModel):
     evaluate: str
     stages: list[Stage] = Field(default_factory=list)
     instances: list[Any] | None = None
+    """The training instances: every evaluation during the search judges these."""
+    validation_instances: list[Any] | None = None
+    """Scored only for candidates the search ranks highly, never shown to the proposer,
+    so overfitting to the training instances shows as a gap."""
+    test_instances: list[Any] | None = None
+    """Held out: scored once, when the run ends, for the candidates it would export."""
+    baselines: list[Baseline] = Field(default_factory=list)
     direction: Direction = "maximize"
     metric: str = "score"
     features: list[str] = Field(default_factory=list)
@@ -148,6 +181,16 @@ class Task(BaseModel):
     def primary(self) -> str:
         """The file OpenEvolve-style evaluators receive as `program_path`."""
         return self.files[0].name
+
+    def split_instances(self, split: str) -> list[Any] | None:
+        """The instances of one split (`train` is `instances`)."""
+        if split not in SPLITS:
+            raise ValueError(f"no split {split!r}; splits are {', '.join(SPLITS)}")
+        return {
+            "train": self.instances,
+            "validation": self.validation_instances,
+            "test": self.test_instances,
+        }[split]
 
     def seed_files(self) -> dict[str, str]:
         return {f.name: f.seed for f in self.files}

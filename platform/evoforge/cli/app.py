@@ -20,6 +20,7 @@ from evoforge.config import (
     gpu_option,
     load_config_file,
     model_proposer_options,
+    parse_assignments,
 )
 
 app = typer.Typer(
@@ -118,7 +119,12 @@ def run(
         int | None, typer.Option("--evaluation-slots", "-E", help="evaluations in flight")
     ] = None,
     proposals: Annotated[
-        int | None, typer.Option("--proposal-slots", "-P", help="proposals in flight")
+        int | None,
+        typer.Option(
+            "--proposal-slots",
+            "-P",
+            help="proposals in flight (default: auto, from measured model latency)",
+        ),
     ] = None,
     model: Annotated[
         list[str] | None,
@@ -141,6 +147,18 @@ def run(
     objective: Annotated[
         str | None,
         typer.Option(help="which of the task's objectives to judge by, e.g. correctness"),
+    ] = None,
+    task_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task-env",
+            help="NAME=VALUE for the task's evaluator, e.g. the model a prompt task calls; "
+            "repeatable",
+        ),
+    ] = None,
+    select_on: Annotated[
+        str | None,
+        typer.Option(help="train | validation: which score picks the exported best"),
     ] = None,
     gpus: GpusOption = None,
     broker: Annotated[
@@ -175,6 +193,8 @@ def run(
         "gpus": guard(lambda: gpu_option(gpus)),
         "broker": broker,
         "objective": objective,
+        "task_env": guard(lambda: parse_assignments(task_env, "--task-env")),
+        "select_on": select_on,
     }
     from_file = guard(lambda: load_config_file(config)) if config else {}
     base = guard(
@@ -296,7 +316,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a run: status, evaluations by status, scores, proposals and spend per model."""
-    from evoforge.cli.render import show_summary, spend_table, top_table
+    from evoforge.cli.render import generalization_table, show_summary, spend_table, top_table
     from evoforge.store.database import open_database
     from evoforge.store.repository import Repository
 
@@ -304,12 +324,15 @@ def show(
     repo = Repository(database)
     summary = guard(lambda: repo.run_summary(run_id))
     spend = repo.spend_report(run_id)
+    generalization = repo.generalization(run_id)
     if as_json:
-        _print_json({**summary, "spend": spend})
+        _print_json({**summary, "spend": spend, "generalization": generalization})
         return
     show_summary(console, summary)
     if spend["proposals"]["total"] or spend["calls"]:
         console.print(spend_table(spend))
+    if generalization["rows"] or generalization["baselines"]:
+        console.print(generalization_table(generalization))
     best = repo.top_candidates(run_id, 5)
     if best:
         console.print(top_table(best))
@@ -320,6 +343,10 @@ def export(
     run_id: Annotated[str, typer.Argument(help="the run to export")],
     out: Annotated[Path, typer.Option("--out", help="folder to write")] = Path("evoforge-export"),
     top: Annotated[int, typer.Option("--top", help="export the K best candidates")] = 1,
+    select_on: Annotated[
+        str | None,
+        typer.Option(help="train | validation: which score ranks first (default: the run's)"),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Write the best (or top K) artifacts as files, plus metrics and lineage JSON."""
@@ -327,7 +354,7 @@ def export(
     from evoforge.store.database import open_database
 
     database = guard(lambda: open_database(db))
-    metadata = guard(lambda: export_run(database, run_id, out, top))
+    metadata = guard(lambda: export_run(database, run_id, out, top, select_on))
     for entry in metadata["candidates"]:
         flagged = f"  FLAGGED for review: {', '.join(entry['flags'])}" if entry["flags"] else ""
         console.print(

@@ -61,6 +61,27 @@ def top_table(candidates: list[Any]) -> Table:
     return table
 
 
+def generalization_table(report: dict[str, Any]) -> Table:
+    """Train, validation and test side by side: a gap between them is overfitting."""
+    splits = report["splits"]
+    table = Table(title=f"generalization (export selects on {report['select_on']})")
+    table.add_column("candidate", no_wrap=True)
+    table.add_column("role")
+    for split in splits:
+        table.add_column(split, justify="right", no_wrap=True)
+    for row in report["rows"]:
+        table.add_row(
+            row["candidate_id"], ", ".join(row["roles"]), *(_score(row[s]) for s in splits)
+        )
+    for baseline in report["baselines"]:
+        table.add_row(
+            f"baseline {baseline['name']}",
+            "documented",
+            *(_score(baseline.get(s)) for s in splits),
+        )
+    return table
+
+
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 

@@ -12,6 +12,7 @@ import asyncio
 import difflib
 import logging
 import random
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,9 @@ from typing import Any
 from evoforge.config import RunConfig
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.orchestrator.budget import Progress, stop_reason
+from evoforge.orchestrator.pacing import ProposalPacer
+from evoforge.orchestrator.screening import minibatch_stage
+from evoforge.orchestrator.splits import SplitScorer
 from evoforge.plugin_manager import registry
 from evoforge.proposals import (
     CandidateView,
@@ -29,7 +33,7 @@ from evoforge.proposals import (
     ProposerUnavailable,
     RejectedAttempt,
 )
-from evoforge.protocols import Selection
+from evoforge.protocols import Screen, Selection
 from evoforge.store.database import Database
 from evoforge.store.repository import Repository
 from evoforge.store.rows import LOG_TAIL_CHARS
@@ -82,6 +86,7 @@ class _Pending:
     seq: int
     recent_failures: list[CandidateView]
     recent_rejections: list[RejectedAttempt]
+    started: float = 0.0
 
 
 class Orchestrator:
@@ -110,6 +115,14 @@ class Orchestrator:
         self.failures: deque[CandidateView] = deque(maxlen=3)
         self.rejections: deque[RejectedAttempt] = deque(maxlen=3)
         self.proposer: Any = None
+        self.screens: dict[str, Screen] = {}
+        """Children whose strategy asked for a minibatch first (lost on resume: those
+        children are then judged on the full training set)."""
+        self.pacer = ProposalPacer(
+            self.config.evaluation_slots,
+            self.config.proposal_slots,
+            self.config.max_proposal_slots,
+        )
 
     # -- building the run's parts -------------------------------------------------
     def _build_parts(self, seed_view: CandidateView) -> None:
@@ -174,7 +187,8 @@ class Orchestrator:
                         break
                     view = self.queue.popleft()
                     evaluations[asyncio.create_task(self._evaluate(view))] = view
-                while len(proposals) < cfg.proposal_slots:
+                proposal_slots = self.pacer.slots
+                while len(proposals) < proposal_slots:
                     committed = (
                         self.progress.evaluations
                         + len(evaluations)
@@ -183,10 +197,7 @@ class Orchestrator:
                     )
                     if limit is not None and committed >= limit:
                         break
-                    if (
-                        len(self.queue) + len(proposals)
-                        >= cfg.evaluation_slots + cfg.proposal_slots
-                    ):
+                    if len(self.queue) + len(proposals) >= cfg.evaluation_slots + proposal_slots:
                         # Enough work queued. Gating on the queue alone would idle the
                         # proposers whenever E children wait, and a slow model then
                         # needs its full latency to refill: the slots starve. Children
@@ -212,6 +223,15 @@ class Orchestrator:
                     if not finished.cancelled():
                         self._on_proposed(pending, finished)
         reason = self.stopping or stop_reason(cfg.budget, self.task, self.progress)
+        await SplitScorer(
+            self.task,
+            self.repo,
+            self.run_id,
+            cfg.sandbox,
+            self.executor.evaluate,
+            cfg.evaluation_slots,
+            cfg.validate_top,
+        ).run()
         self.repo.set_run_status(self.run_id, "finished", reason or "budget exhausted")
 
     async def _ensure_seed_evaluated(self) -> CandidateView:
@@ -246,7 +266,7 @@ class Orchestrator:
 
     def _count(self, view: CandidateView) -> bool:
         self.progress.evaluations += 1
-        improved = view.status == "ok" and self.task.is_better(view.score, self.progress.best_score)
+        improved = view.complete and self.task.is_better(view.score, self.progress.best_score)
         if improved:
             self.progress.best_score = view.score
             self.progress.since_improvement = 0
@@ -259,7 +279,11 @@ class Orchestrator:
         seq = self.proposal_counter
         self.proposal_counter += 1
         return _Pending(
-            self.strategy.select(self._rng(seq)), seq, list(self.failures), list(self.rejections)
+            self.strategy.select(self._rng(seq)),
+            seq,
+            list(self.failures),
+            list(self.rejections),
+            started=time.monotonic(),
         )
 
     async def _propose(self, pending: _Pending) -> Proposal:
@@ -280,6 +304,7 @@ class Orchestrator:
     def _on_proposed(self, pending: _Pending, finished: asyncio.Task[Proposal]) -> None:
         parent = pending.selection.parent
         error = finished.exception()
+        self.pacer.proposal_finished(time.monotonic() - pending.started, error is None)
         if isinstance(error, ProposerUnavailable):
             self._record_proposal(pending, None, "", "failed", str(error), error.calls)
             raise error
@@ -315,6 +340,8 @@ class Orchestrator:
             self._fruitless(reason)
             return
         self._record_proposal(pending, view.id, proposal.kind, "accepted", "", proposal.calls)
+        if pending.selection.screen is not None:
+            self.screens[view.id] = pending.selection.screen
         self.progress.fruitless_proposals = 0
         self.queue.append(view)
 
@@ -358,7 +385,14 @@ class Orchestrator:
         job = EvaluationJob.for_candidate(
             self.task, self.run_id, view.id, view.files, self.config.sandbox
         )
-        return await self.executor.evaluate(job)
+        screen = self.screens.pop(view.id, None)
+        stage = minibatch_stage(self.task, screen) if screen is not None else None
+        if stage is not None:
+            job = job.model_copy(update={"stages": [*job.stages, stage]})
+        started = time.monotonic()
+        outcome = await self.executor.evaluate(job)
+        self.pacer.evaluation_finished(time.monotonic() - started)
+        return outcome
 
     def _on_evaluated(self, view: CandidateView, outcome: EvaluationOutcome) -> CandidateView:
         self.repo.record_evaluation(view.id, outcome)
@@ -372,6 +406,8 @@ class Orchestrator:
             feedback=outcome.feedback,
             reason=outcome.reason,
             log_tail=outcome.stderr[-LOG_TAIL_CHARS:],
+            instance_scores=outcome.instance_scores,
+            stage=outcome.stage,
         )
         if outcome.status != "ok":
             self.failures.appendleft(evaluated)

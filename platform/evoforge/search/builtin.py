@@ -6,8 +6,9 @@ from evoforge.hookspecs import hookimpl
 from evoforge.search.best_of_n import BestOfNStrategy
 from evoforge.search.greedy import GreedyStrategy
 from evoforge.search.islands import IslandStrategy
+from evoforge.search.pareto import ParetoStrategy
 
 
 @hookimpl
 def evoforge_search_strategies() -> list[type]:
-    return [IslandStrategy, GreedyStrategy, BestOfNStrategy]
+    return [IslandStrategy, GreedyStrategy, BestOfNStrategy, ParetoStrategy]

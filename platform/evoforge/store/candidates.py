@@ -155,7 +155,8 @@ class CandidateQueries:
                     .values(status="evaluated")
                     .execution_options(**NO_SYNC)
                 )
-                if outcome.status == "ok" and score is not None:
+                # A cascade that stopped early scored part of the work: never the best.
+                if outcome.status == "ok" and score is not None and outcome.stage is None:
                     _note_valid_score(session, run_id, candidate_id, kind, score)
         except IntegrityError:
             if self._has_evaluation(candidate_id):
@@ -264,6 +265,7 @@ class CandidateQueries:
                     Evaluation.run_id == run_id,
                     Evaluation.status == "ok",
                     Evaluation.score.is_not(None),
+                    Evaluation.stage.is_(None),
                 )
                 .order_by(order, Evaluation.seq)
                 .limit(k)
@@ -299,6 +301,8 @@ def view_query(evaluated: bool = False) -> Select[Any]:
         Candidate.kind,
         Evaluation.reason,
         log_tail(Evaluation.stderr),
+        Evaluation.instance_scores_json,
+        Evaluation.stage,
     ).join(Run, Run.id == Candidate.run_id)
     if evaluated:
         return query.join(Evaluation, Evaluation.candidate_id == Candidate.id)
@@ -318,7 +322,8 @@ def log_tail(column: Any, chars: int = LOG_TAIL_CHARS) -> ColumnElement[str]:
 
 def view_from_row(row: Row[Any]) -> CandidateView:
     (cid, files, direction, candidate_status, status, score, metrics, feedback,
-     generation, island, parent_id, seq, kind, reason, tail) = row  # fmt: skip
+     generation, island, parent_id, seq, kind, reason, tail, instance_scores,
+     stage) = row  # fmt: skip
     return candidate_view(
         id=cid,
         files=files,
@@ -334,6 +339,8 @@ def view_from_row(row: Row[Any]) -> CandidateView:
         kind=kind,
         reason=reason or "",
         log_tail=tail or "",
+        instance_scores=instance_scores,
+        stage=stage,
     )
 
 

@@ -1,4 +1,5 @@
-"""The tables: runs, candidates, lineage edges, evaluations, proposals and proposer calls.
+"""The tables: runs, candidates, lineage edges, evaluations, split scores, proposals and
+proposer calls.
 
 Everything a run knows lives here, so a killed run resumes from the database alone
 and the UI never needs the process that made the data. The schema is owned by the
@@ -187,6 +188,34 @@ class Evaluation(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     host: Mapped[str] = mapped_column(Text, default="")
     sandbox: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SplitScore(Base):
+    """A candidate's score on the validation or the test split.
+
+    Kept apart from `evaluations` on purpose: the search acts only on training
+    scores, and a row here must never feed a strategy or a proposer's prompt. Scored
+    when a run ends, for the candidates it ranks highest (validation) and those it
+    would export (test), so the gap between the splits shows overfitting.
+    """
+
+    __tablename__ = "split_scores"
+    __table_args__ = (UniqueConstraint("candidate_id", "split"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    candidate_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("candidates.id", ondelete="CASCADE")
+    )
+    split: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    instance_scores_json: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,8 @@
 
 The orchestrator, the CLI, export and the UI call one object, `Repository(database)`;
 its methods are grouped by idea in `runs.py`, `candidates.py`, `outcomes.py`,
-`lineage.py`, `proposals.py`, `spend.py` and `progress.py`. Every method is one short transaction.
+`lineage.py`, `proposals.py`, `spend.py`, `progress.py` and `splits.py`. Every method
+is one short transaction.
 Unknown run or candidate ids raise `StoreError` (whose message the CLI prints as it
 is), except where a method says it returns None or an empty result.
 """
@@ -17,6 +18,7 @@ from evoforge.store.progress import ProgressQueries
 from evoforge.store.proposals import ProposalQueries
 from evoforge.store.runs import RunQueries
 from evoforge.store.spend import SpendQueries
+from evoforge.store.splits import SplitQueries
 
 
 class Repository(
@@ -27,6 +29,7 @@ class Repository(
     ProposalQueries,
     SpendQueries,
     ProgressQueries,
+    SplitQueries,
 ):
     """Runs, candidates, evaluations, lineage, proposals and proposer calls of one store."""
 

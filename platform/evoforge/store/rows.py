@@ -81,6 +81,8 @@ def candidate_view(
     kind: str = "mutation",
     reason: str = "",
     log_tail: str = "",
+    instance_scores: dict[str, float] | None = None,
+    stage: str | None = None,
 ) -> CandidateView:
     """A strategy's view of a stored candidate; `status` is "pending" until evaluated,
     then the evaluation's status. `log_tail` is already cut to `LOG_TAIL_CHARS` by
@@ -100,6 +102,8 @@ def candidate_view(
         kind=kind,
         reason=reason,
         log_tail=log_tail,
+        instance_scores=instance_scores,
+        stage=stage,
     )
 
 
