@@ -43,6 +43,8 @@ def test_wheel_maps_every_folder_into_the_evoforge_namespace(wheel: Path) -> Non
         "evoforge/plugins/proposers/mutate.py",
         "evoforge/plugins/proposers/llm/templates/diff.txt",
         "evoforge/evaluators/circle_packing/evaluate.py",
+        "evoforge/evaluators/spot_scheduling/baseline_scores.json",
+        "evoforge/evaluators/prompt_classify/data.json",
         "evoforge/sandboxes/harness.py",
         "evoforge/store/migrations/env.py",
     ):
