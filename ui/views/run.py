@@ -1,4 +1,5 @@
-"""Run: live progress, best score over time, islands, the MAP-Elites grid, Pareto front.
+"""Run: live progress, best score over time, islands, the MAP-Elites grid, train /
+validation / test scores, Pareto front.
 
 While the run is still going the body refreshes itself every few seconds (a
 Streamlit fragment), so the user watches it without reloading; once the run has
@@ -90,6 +91,28 @@ def grid_section(summary: dict[str, Any], points: pd.DataFrame, run: Any) -> Non
     st.altair_chart(charts.elite_grid(grid, features[:2], summary["direction"]))
 
 
+def generalization_section(repo: Repository, run_id: str) -> None:
+    """Train, validation and test side by side: the gap between them is overfitting."""
+    report = repo.generalization(run_id)
+    if not report["rows"] and not report["baselines"]:
+        return
+    st.subheader("Train, validation and test")
+    rows = [
+        {"candidate": row["candidate_id"], "role": ", ".join(row["roles"]),
+         **{split: row[split] for split in report["splits"]}}
+        for row in report["rows"]
+    ] + [
+        {"candidate": f"baseline {b['name']}", "role": "documented",
+         **{split: b.get(split) for split in report["splits"]}}
+        for b in report["baselines"]
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    note = f"The export selects on **{report['select_on']}**."
+    if len(report["splits"]) > 1 and not report["rows"]:
+        note += " Validation and test are scored when the run ends."
+    st.caption(note)
+
+
 def pareto_section(summary: dict[str, Any], points: pd.DataFrame) -> None:
     metrics = [name for name in frames.numeric_metrics(points) if name != summary["metric"]]
     if not metrics:
@@ -154,6 +177,7 @@ def live() -> None:
         st.altair_chart(charts.island_distribution(points, summary["metric"]))
     with right:
         grid_section(summary, points, run)
+    generalization_section(repo, run_id)
     pareto_section(summary, points)
     if summary["best_candidate_id"]:
         links.candidate_link(
