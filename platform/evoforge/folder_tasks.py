@@ -50,7 +50,7 @@ def load_task_folder(path: Path) -> Task:
         return _from_openevolve(folder)
     raise TaskFolderError(
         f"{folder} holds no task.toml, task.py or OpenEvolve evaluator.py; "
-        "add a task.toml naming the seed files and evaluate function (see docs/tasks.md)"
+        "add a task.toml naming the seed files and evaluate function (see docs/writing-tasks.md)"
     )
 
 

@@ -111,7 +111,9 @@ def run(
     patience: Annotated[
         int | None, typer.Option(help="stop after N evaluations without gain")
     ] = None,
-    strategy: Annotated[str | None, typer.Option(help="islands | greedy | best-of-n")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="islands | greedy | best-of-n | pareto")
+    ] = None,
     proposer: Annotated[str | None, typer.Option(help="proposer plugin (default: mutate)")] = None,
     sandbox: Annotated[str | None, typer.Option(help="sandbox plugin (default: process)")] = None,
     executor: Annotated[str | None, typer.Option(help="executor plugin (default: local)")] = None,
