@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from evoforge.evaluators.loading import load_program
 from evoforge.evaluators.model_placement.baselines import (
     compute_baseline_scores,
     stored_baseline_scores,
 )
-from evoforge.evaluators.model_placement.evaluate import evaluate, load_program, smoke
+from evoforge.evaluators.model_placement.evaluate import evaluate, smoke
 from evoforge.evaluators.model_placement.reference import greedy_placement
 from evoforge.evaluators.model_placement.workload import SMOKE_SPEC, SPLITS, make_instance
 

@@ -9,32 +9,17 @@ person reading the run) can see what went wrong.
 
 from __future__ import annotations
 
-import importlib.util
-import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evoforge.evaluators.loading import load_program
 from evoforge.result import EvaluationResult
 
 N_CIRCLES = 26
 TOLERANCE = 1e-9
 REFERENCE = 2.635  # AlphaEvolve's sum of radii for 26 circles
 MAX_LISTED = 5  # violations named in the one-line reason
-
-
-def load_program(program_path: str | Path) -> Any:
-    """Import the candidate from its file under a fresh module name (no stale caches)."""
-    path = Path(program_path)
-    spec = importlib.util.spec_from_file_location(
-        f"circle_packing_candidate_{uuid.uuid4().hex}", path
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the candidate program from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def evaluate(program_path: str) -> EvaluationResult:

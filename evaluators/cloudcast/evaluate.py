@@ -10,13 +10,11 @@ score right for any instance list, not only the shipped splits.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from evoforge.evaluators.loading import load_program
 from evoforge.result import EvaluationResult
 
 from . import baseline_shortest_paths
@@ -39,17 +37,6 @@ METRICS = ("cost_usd", "price_per_gb", "edges", "cross_cloud_edges", "interconti
 
 class PolicyFault(Exception):
     """One instance made the candidate fail; the message is the full reason."""
-
-
-def load_program(program_path: str | Path) -> Any:
-    """Import the candidate from its file under a fresh module name (no stale caches)."""
-    path = Path(program_path)
-    spec = importlib.util.spec_from_file_location(f"cloudcast_candidate_{uuid.uuid4().hex}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the candidate program from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def call_policy(policy: Policy, instance: dict[str, Any]) -> tuple[Any, float]:

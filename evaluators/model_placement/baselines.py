@@ -33,7 +33,7 @@ def stored_baseline_scores() -> dict[str, dict[str, dict[str, float]]]:
 
 def compute_baseline_scores() -> dict[str, dict[str, dict[str, float]]]:
     """Evaluate every baseline on every split, per case, as the stored file holds it."""
-    from evoforge.evaluators.model_placement.evaluate import load_program
+    from evoforge.evaluators.loading import load_program
     from evoforge.evaluators.model_placement.simulator import simulate
     from evoforge.evaluators.model_placement.workload import SPLITS, make_instance
 

@@ -9,30 +9,15 @@ and the reason names that case: a policy that fails anywhere is not deployable.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
+from evoforge.evaluators.loading import load_program
 from evoforge.evaluators.model_placement.feedback import CaseResult, describe
 from evoforge.evaluators.model_placement.simulator import InvalidPlacement, simulate
 from evoforge.evaluators.model_placement.workload import SMOKE_SPEC, SPLITS, make_instance
 from evoforge.result import EvaluationResult
-
-
-def load_program(program_path: str | Path) -> Any:
-    """Import the candidate from its file under a fresh module name (no stale caches)."""
-    path = Path(program_path)
-    spec = importlib.util.spec_from_file_location(
-        f"model_placement_candidate_{uuid.uuid4().hex}", path
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the candidate program from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def evaluate(program_path: str, instances: list[dict[str, Any]] | None = None) -> EvaluationResult:

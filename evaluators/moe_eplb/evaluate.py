@@ -12,16 +12,14 @@ the same process) but kept out of the score, which must be deterministic.
 
 from __future__ import annotations
 
-import importlib.util
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evoforge.evaluators.loading import load_program
 from evoforge.evaluators.moe_eplb import baseline_hierarchical
 from evoforge.evaluators.moe_eplb.baseline_data import stored_instance_scores
 from evoforge.evaluators.moe_eplb.feedback import Diagnosis, describe
@@ -55,17 +53,6 @@ class InstanceRun:
     peak_ratio: float  # mean over pairs and layers of max GPU load / mean GPU load
     runtime_s: float  # mean wall seconds per rebalance call
     worst: Diagnosis
-
-
-def load_program(program_path: str | Path) -> Any:
-    """Import the candidate from its file under a fresh module name (no stale caches)."""
-    path = Path(program_path)
-    spec = importlib.util.spec_from_file_location(f"moe_eplb_candidate_{uuid.uuid4().hex}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the candidate program from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def plan_for(policy: Policy, window: np.ndarray) -> tuple[Any, float]:

@@ -10,12 +10,13 @@ the candidate's, minus 0.05 x the fraction of the oracle budget used.
 
 from __future__ import annotations
 
+from evoforge.evaluators.loading import load_program
 from evoforge.result import EvaluationResult
 
 from . import feedback
 from .oracle import PENALTY
 from .reference import MAIN_BASELINE, entry
-from .runner import Run, load_program, run_policy
+from .runner import Run, run_policy
 from .simulator import lower_bound
 from .workload import SMOKE_SPEC, Spec, make_instance
 

@@ -17,8 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from evoforge.evaluators.loading import load_program
+
 from .oracle import PENALTY
-from .runner import Run, load_program, run_policy
+from .runner import Run, run_policy
 from .workload import SPLITS, Spec, make_instance
 
 HERE = Path(__file__).parent

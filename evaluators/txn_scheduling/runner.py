@@ -7,11 +7,8 @@ figures come from exactly the code path that judges candidates.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import time
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .oracle import Oracle, budget_for
@@ -29,19 +26,6 @@ class Run:
     used: int
     budget: int
     wall_s: float
-
-
-def load_program(program_path: str | Path) -> Any:
-    """Import the candidate from its file under a fresh module name (no stale caches)."""
-    path = Path(program_path)
-    spec = importlib.util.spec_from_file_location(
-        f"txn_scheduling_candidate_{uuid.uuid4().hex}", path
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import the candidate program from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_policy(module: Any, txns: list[dict[str, Any]], *, limits: bool = True) -> Run | str:
