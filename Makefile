@@ -6,7 +6,7 @@ PYTHON ?= python3
 # PyTorch first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup setup-kernels demo ui test lint bench bench-ui bench-peers
+.PHONY: setup setup-kernels demo ui test lint bench bench-ui bench-peers bench-tasks
 setup: $(VENV)/.installed
 setup-kernels: $(VENV)/.kernels
 
@@ -49,3 +49,6 @@ bench-ui: setup
 # (benchmark-only, pinned in benchmarks/peers/requirements.txt) into .venv-peers.
 bench-peers: setup
 	$(PY) benchmarks/peers/compare.py
+
+bench-tasks: setup
+	$(PY) benchmarks/tasks.py
