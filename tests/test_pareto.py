@@ -123,3 +123,29 @@ def test_a_pareto_run_screens_children_and_scores_every_split(tmp_path: Path) ->
     assert metadata["candidates"][0]["candidate_id"] == chosen.id
     assert set(metadata["candidates"][0]["split_scores"]) >= {"validation", "test"}
     assert json.loads((tmp_path / "out" / "metadata.json").read_text())["generalization"]
+
+
+def test_cli_runs_pareto_selecting_on_validation_and_show_prints_every_split(
+    tmp_path: Path,
+) -> None:
+    from cli_helpers import cli_json, run_cli
+
+    db_url = f"sqlite:///{tmp_path}/cli.db"
+    task = str(write_split_task(tmp_path))
+    summary = cli_json(
+        "run", task, "--strategy", "pareto", "--select-on", "validation",
+        "--max-evaluations", "12", "--seed", "2", "--db", db_url,
+    )  # fmt: skip
+    shown = run_cli("show", summary["run_id"], "--db", db_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "generalization (export selects on validation)" in shown.stdout
+    for word in ("seed", "best on train", "validation", "test"):
+        assert word in shown.stdout
+    report = cli_json("show", summary["run_id"], "--db", db_url)["generalization"]
+    assert report["select_on"] == "validation" and len(report["rows"]) >= 2
+    exported = run_cli("export", summary["run_id"], "--out", str(tmp_path / "out"), "--db", db_url)
+    assert exported.returncode == 0, exported.stderr
+    chosen = Repository(open_database(db_url)).best_on_validation(summary["run_id"])
+    assert chosen is not None and chosen.id in exported.stdout
+    bad = run_cli("run", task, "--select-on", "test", "--db", db_url)
+    assert bad.returncode != 0 and "select_on" in bad.stderr
