@@ -32,6 +32,9 @@ class EvaluationJob(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     sandbox: str = "process"
     gpu_slot: int | None = None
+    split: str | None = None
+    """`validation` or `test` for a split score (stored apart, never seen by the
+    search); None for the training evaluation."""
 
     @classmethod
     def for_candidate(

@@ -62,7 +62,7 @@ class SplitScorer:
         job = EvaluationJob.for_candidate(
             self.task, self.run_id, candidate.id, candidate.files, self.sandbox
         )
-        job = job.model_copy(update={"instances": self.task.split_instances(split)})
+        job = job.model_copy(update={"instances": self.task.split_instances(split), "split": split})
         async with self.limit:
             outcome = await self.evaluate(job)
         self.repo.record_split_score(candidate.id, split, outcome)

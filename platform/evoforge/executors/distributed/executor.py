@@ -115,7 +115,7 @@ class CeleryExecutor:
         self.run_id = job.run_id
         # A fresh id per session: a resumed run must not reuse the id of a message the
         # workers were told to revoke when the previous session was interrupted.
-        task_id = f"{job.candidate_id}-{self.session}"
+        task_id = "-".join(filter(None, (job.candidate_id, job.split, self.session)))
         queue = queue_for(job.resources, self.queue)
         future = self.watcher.expect(task_id, queue)
         try:

@@ -104,6 +104,8 @@ def evaluate_message(
     """Evaluate (or answer from the store) one job; returns the stored outcome as JSON."""
     state = _process_state()
     job = EvaluationJob.model_validate(job_data)
+    if job.split is not None:
+        return _split_score(state, job, sandbox_options, worker)
     stored = _stored(state, job, worker)
     if stored is not None:
         log.info("candidate %s was already evaluated; answering from the store", job.candidate_id)
@@ -116,6 +118,19 @@ def evaluate_message(
     kept = _stored(state, job, worker)
     assert kept is not None, "an evaluation stored by another delivery must read back"
     return kept.model_dump(mode="json")
+
+
+def _split_score(
+    state: _ProcessState, job: EvaluationJob, sandbox_options: dict[str, Any], worker: str
+) -> dict[str, Any]:
+    """A validation or test score: stored in its own table (never as the candidate's
+    evaluation, which the search reads); a second delivery keeps the first one."""
+    assert job.split is not None
+    _stored(state, job, worker)  # the candidate must be in this worker's store
+    outcome = _evaluate(state, job, sandbox_options)
+    outcome = outcome.model_copy(update={"host": worker or outcome.host or socket.gethostname()})
+    _retrying(lambda: state.repo.record_split_score(job.candidate_id, job.split, outcome))
+    return outcome.model_dump(mode="json")
 
 
 def _evaluate(
