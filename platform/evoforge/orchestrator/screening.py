@@ -23,7 +23,7 @@ def minibatch_stage(task: Task, screen: Screen) -> Stage | None:
     among the task's training instances (the child then gets the full set)."""
     by_key = {instance_key(item, i): item for i, item in enumerate(task.instances or [])}
     chosen = [by_key[key] for key in screen.instances if key in by_key]
-    if not chosen or len(chosen) != len(screen.instances):
+    if not screen.instances or len(chosen) != len(screen.instances):
         return None
     return Stage(
         name=MINIBATCH_STAGE, function=task.evaluate, threshold=screen.floor, instances=chosen

@@ -45,12 +45,15 @@ class SplitScorer:
         seed = self.repo.seed_candidate(self.run_id)
         if seed is None or not (self.task.validation_instances or self.task.test_instances):
             return
-        best = self.repo.best_candidate(self.run_id)
         if self.task.validation_instances:
             top = self.repo.top_candidates(self.run_id, self.validate_top)
             await self.score("validation", [seed, *top])
         if self.task.test_instances:
-            chosen = [seed, best, self.repo.best_on_validation(self.run_id)]
+            chosen = [
+                seed,
+                self.repo.best_candidate(self.run_id),
+                self.repo.best_on_validation(self.run_id),
+            ]
             await self.score("test", [c for c in chosen if c is not None])
 
     async def score(self, split: str, candidates: list[CandidateView]) -> None:
