@@ -30,6 +30,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from evoforge.hookspecs import hookimpl
@@ -39,6 +40,7 @@ from evoforge.sandboxes import supervision
 from evoforge.sandboxes.attach import AttachedStdio, raw_socket
 from evoforge.sandboxes.boot import PACKAGES
 from evoforge.sandboxes.environment import child_environment
+from evoforge.sandboxes.output import CappedStream
 from evoforge.sandboxes.images import DEFAULT_IMAGES, missing_image_message
 from evoforge.sandboxes.process import (
     encode_spec,
@@ -237,6 +239,7 @@ class DockerSandbox:
             "candidate_dir": f"{INSIDE}/candidate",
             "files": files,
             "evaluate": task_folders.evaluate,
+            "candidate_argument": job.candidate_argument,
             "metric": job.metric,
             "stages": task_folders.stages,
             "instances": job.instances,
@@ -258,7 +261,13 @@ class DockerSandbox:
         harness = f"{packages['evoforge.sandboxes']}/harness.py"
         command = [self.python, "-I", harness, f"{INSIDE}/spec.marshal"]
         nonce = secrets.token_hex(16)
-        return self._contain(job, command, env, volumes, limits, nonce, workdir)
+        return self._contain(
+            job,
+            command,
+            env,
+            volumes,
+            lambda api, container: self._supervise(api, container, job, limits, nonce, workdir),
+        )
 
     def _contain(
         self,
@@ -266,10 +275,11 @@ class DockerSandbox:
         command: list[str],
         env: dict[str, str],
         volumes: list[str],
-        limits: dict[str, Any],
-        nonce: str,
-        workdir: Path,
+        supervise: Callable[[Any, str], EvaluationOutcome],
+        working_dir: str = INSIDE,
+        entrypoint: list[str] | None = None,
     ) -> EvaluationOutcome:
+        """Create the locked-down container, let `supervise(api, id)` run it, remove it."""
         import docker.errors
         from docker.types import DeviceRequest, Ulimit
 
@@ -306,7 +316,8 @@ class DockerSandbox:
                 command,
                 user=self.user,
                 environment=env,
-                working_dir=INSIDE,
+                working_dir=working_dir,
+                entrypoint=entrypoint,
                 stdin_open=True,
                 network_disabled=not resources.network,
                 host_config=host_config,
@@ -318,7 +329,7 @@ class DockerSandbox:
         with self._live_lock:
             self._live.add(container)
         try:
-            return self._supervise(api, container, job, limits, nonce, workdir)
+            return supervise(api, container)
         finally:
             with contextlib.suppress(docker.errors.DockerException):
                 api.remove_container(container, force=True)
@@ -334,38 +345,11 @@ class DockerSandbox:
         nonce: str,
         workdir: Path,
     ) -> EvaluationOutcome:
-        import docker.errors
-        import requests.exceptions
-
+        ran = run_attached(api, container, job.resources.timeout_s, nonce)
+        if isinstance(ran, EvaluationOutcome):
+            return ran
+        stdio, status, timed_out = ran
         timeout_s = job.resources.timeout_s
-        stdio = AttachedStdio(
-            raw_socket(
-                api.attach_socket(
-                    container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-                )
-            )
-        )
-        stdio.start()
-        try:
-            api.start(container)
-        except docker.errors.APIError as error:  # e.g. a GPU request without the runtime
-            stdio.finish(0.1)
-            detail = (error.explanation or str(error)).strip().splitlines()[0][:300]
-            return EvaluationOutcome(
-                status="crashed",
-                reason=f"the Docker daemon would not start the container: {detail}",
-            )
-        deadline = time.monotonic() + timeout_s
-        stdio.send_line(nonce)  # the go signal: the container was contained from its start
-        timed_out = False
-        try:
-            status = api.wait(container, timeout=max(0.1, deadline - time.monotonic()))
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            timed_out = True
-            with contextlib.suppress(Exception):
-                api.kill(container)
-            status = api.wait(container, timeout=30)
-        stdio.finish(ATTACH_GRACE_S)
         stdout, stderr = stdio.stdout.text(), stdio.stderr.text()
 
         outcome, problem = outcome_from_result(workdir / "result.json", nonce, stdout, stderr)
@@ -394,6 +378,48 @@ class DockerSandbox:
         if problem:
             reason = f"{reason}; {problem}"
         return EvaluationOutcome(status=result[0], reason=reason, stdout=stdout, stderr=stderr)
+
+
+def run_attached(
+    api: Any, container: str, timeout_s: float, go_line: str, stdout_cap: int | None = None
+) -> tuple[AttachedStdio, dict[str, Any], bool] | EvaluationOutcome:
+    """Attach, start, send `go_line` on stdin, wait until exit or SIGKILL at the deadline.
+
+    Returns (the captured stdio, the daemon's wait status, whether it timed out), or a
+    `crashed` outcome when the daemon would not start the container.
+    """
+    import docker.errors
+    import requests.exceptions
+
+    stdio = AttachedStdio(
+        raw_socket(
+            api.attach_socket(container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        )
+    )
+    if stdout_cap is not None:
+        stdio.stdout = CappedStream(stdout_cap)
+    stdio.start()
+    try:
+        api.start(container)
+    except docker.errors.APIError as error:  # e.g. a GPU request without the runtime
+        stdio.finish(0.1)
+        detail = (error.explanation or str(error)).strip().splitlines()[0][:300]
+        return EvaluationOutcome(
+            status="crashed",
+            reason=f"the Docker daemon would not start the container: {detail}",
+        )
+    deadline = time.monotonic() + timeout_s
+    stdio.send_line(go_line)  # the go signal: the container was contained from its start
+    timed_out = False
+    try:
+        status = api.wait(container, timeout=max(0.1, deadline - time.monotonic()))
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        timed_out = True
+        with contextlib.suppress(Exception):
+            api.kill(container)
+        status = api.wait(container, timeout=30)
+    stdio.finish(ATTACH_GRACE_S)
+    return stdio, status, timed_out
 
 
 def unreadable_by(user: str, folders: list[str]) -> str | None:

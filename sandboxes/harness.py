@@ -41,10 +41,22 @@ if TYPE_CHECKING:
     from typing import Any
 
     from evoforge.result import EvaluationResult
+    from evoforge.sandboxes import gepa_shim
 
 PATH_PARAMETERS = frozenset({"program_path", "path", "program", "program_file"})
 DIR_PARAMETERS = frozenset({"artifact_dir", "workdir"})
-KNOWN_PARAMETERS = PATH_PARAMETERS | DIR_PARAMETERS | {"candidate", "files", "instances", "example"}
+KNOWN_PARAMETERS = (
+    PATH_PARAMETERS
+    | DIR_PARAMETERS
+    | {
+        "candidate",
+        "files",
+        "instances",
+        "example",
+        "opt_state",
+    }
+)
+CO_VARKEYWORDS = 0x08  # `inspect.CO_VARKEYWORDS`, without importing `inspect`
 TRACEBACK_CHARS = 4000
 
 
@@ -56,17 +68,32 @@ class Candidate:
         self.directory: str = spec["candidate_dir"]
         self.files: dict[str, str] = spec["files"]
         self.instances: list[Any] | None = spec.get("instances")
+        # What an evaluator's first parameter gets when its name says nothing: `path`,
+        # `text`, `components` (always a dict), or `auto` (the path when it is the only
+        # parameter, OpenEvolve's `evaluate(p)`; otherwise the text, GEPA's `evaluate(x, example)`).
+        self.first_argument: str = spec.get("candidate_argument") or "auto"
         self._texts: dict[str, str] | None = None
 
-    def text(self) -> str | dict[str, str]:
-        """The candidate as text (GEPA's `candidate`): one string, or name -> text."""
+    def text(self) -> Any:
+        """The candidate as text (GEPA's `candidate`): one string, or component -> text."""
         if self._texts is None:
             self._texts = {}
             for name, path in self.files.items():
                 with open(path, encoding="utf-8") as handle:
                     self._texts[name] = handle.read()
-        texts = dict(self._texts)
-        return next(iter(texts.values())) if len(texts) == 1 else texts
+        if len(self._texts) == 1 and self.first_argument != "components":
+            return next(iter(self._texts.values()))
+        from evoforge.sandboxes.components import Components
+
+        return Components(self._texts)
+
+    def first(self, parameter_count: int) -> Any:
+        """The value of an evaluator's first parameter when its name is not a known one."""
+        if self.first_argument == "path" or (
+            self.first_argument == "auto" and parameter_count == 1
+        ):
+            return self.primary
+        return self.text()
 
     def value(self, name: str, example: Any) -> Any:
         if name in PATH_PARAMETERS:
@@ -79,6 +106,8 @@ class Candidate:
             return dict(self.files)
         if name == "instances":
             return self.instances
+        if name == "opt_state":
+            return gepa_shim.OptimizationState()
         return example  # "example"
 
 
@@ -203,7 +232,10 @@ def _load_file(path: str) -> Any:
     name = f"_evoforge_evaluator_{len(_file_modules)}_{stem}"
     module = new_module(file_spec(name, path))
     sys.modules[name] = module
-    module.__loader__.exec_module(module)
+    try:
+        module.__loader__.exec_module(module)
+    except gepa_shim.ScriptStopped:
+        pass  # a GEPA script's `optimize_anything(...)` line: its evaluator is defined above
     _file_modules[path] = module
     return module
 
@@ -229,23 +261,36 @@ def resolve(reference: str) -> Any:
     return obj
 
 
+def takes_keywords(function: Any) -> bool:
+    """Whether `function` has a `**kwargs` (GEPA then passes it `example`)."""
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    return code is not None and bool(code.co_flags & CO_VARKEYWORDS)
+
+
 def call(function: Any, candidate: Candidate, example: Any = None) -> Any:
-    """Call an evaluator with the arguments its parameter names ask for."""
+    """Call an evaluator with the arguments its parameter names ask for; the first
+    parameter, whatever its name, receives the candidate (see `Candidate.first`)."""
     params = parameters(function)
-    if not params or (len(params) == 1 and params[0][0] not in KNOWN_PARAMETERS):
-        # `evaluate(p)` or `evaluate(*args)`: the OpenEvolve convention, the program path.
+    if not params:
+        # `evaluate(*args)`: the OpenEvolve convention, the program path.
         return function(candidate.primary)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    for name, positional_only, has_default in params:
+    names = [name for name, _, _ in params]
+    if candidate.instances is not None and "example" not in names and takes_keywords(function):
+        kwargs["example"] = example
+    for index, (name, positional_only, has_default) in enumerate(params):
         if name in KNOWN_PARAMETERS:
             value = candidate.value(name, example)
+        elif index == 0:
+            value = candidate.first(len(params))
         elif has_default:
             continue
         else:
             raise TypeError(
                 f"{getattr(function, '__qualname__', function)}() asks for {name!r}, "
-                f"which evoforge cannot fill; name it one of {sorted(KNOWN_PARAMETERS)}"
+                "which evoforge cannot fill; the first parameter gets the candidate, the "
+                f"others must be one of {sorted(KNOWN_PARAMETERS)} or have a default"
             )
         if positional_only:
             args.append(value)
@@ -280,16 +325,27 @@ def aggregate(results: list[EvaluationResult]) -> EvaluationResult:
     )
 
 
+def logged_call(function: Any, candidate: Candidate, metric: str, example: Any = None) -> Any:
+    """One evaluator call, with what it passed to GEPA's `oa.log` added to its feedback."""
+    with gepa_shim.LogCapture() as capture:
+        result = normalize(call(function, candidate, example), metric)
+    logged = capture.text()
+    if logged:
+        result.feedback = "\n".join(part for part in (result.feedback, f"log: {logged}") if part)
+    return result
+
+
 def evaluate_with(reference: str, candidate: Candidate, metric: str) -> EvaluationResult:
     function = resolve(reference)
-    if any(name == "example" for name, _, _ in parameters(function)):
-        if candidate.instances is None:
-            raise ValueError(f"{reference} takes `example`, but the task declares no instances")
+    example = [has_default for name, _, has_default in parameters(function) if name == "example"]
+    if candidate.instances is None and example and not example[0]:
+        raise ValueError(f"{reference} takes `example`, but the task declares no instances")
+    if candidate.instances is not None and (example or takes_keywords(function)):
         result = aggregate(
-            [normalize(call(function, candidate, item), metric) for item in candidate.instances]
+            [logged_call(function, candidate, metric, item) for item in candidate.instances]
         )
-    else:
-        result = normalize(call(function, candidate), metric)
+    else:  # GEPA's single-task search: `example=None` is not passed
+        result = logged_call(function, candidate, metric)
     if result.instance_scores is not None:
         result.instance_scores = {str(k): float(v) for k, v in result.instance_scores.items()}
     return result
@@ -403,8 +459,9 @@ def main(argv: list[str]) -> int:
     boot(spec.get("boot"))
     if spec.get("isolate") is not None and not isolate(spec["isolate"]):
         return FAILED_ISOLATION
-    global EvaluationResult, normalize
+    global EvaluationResult, normalize, gepa_shim
     from evoforge.result import EvaluationResult, normalize
+    from evoforge.sandboxes import gepa_shim
     from evoforge.sandboxes.openevolve_shim import install_openevolve_shim
     from evoforge.sandboxes.result_file import write_result
     from evoforge.sandboxes.rlimits import apply_limits
@@ -412,6 +469,7 @@ def main(argv: list[str]) -> int:
     apply_limits(spec.get("limits", {}))
     sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
     install_openevolve_shim()
+    gepa_shim.install_gepa_shim()
     try:
         payload = run_cascade(spec, Candidate(spec))
     except StageFailure as stopped:

@@ -238,6 +238,7 @@ class ProcessSandbox:
             "candidate_dir": str(candidate_dir),
             "files": files,
             "evaluate": job.evaluate,
+            "candidate_argument": job.candidate_argument,
             "metric": job.metric,
             "stages": [stage.model_dump() for stage in job.stages],
             "instances": job.instances,

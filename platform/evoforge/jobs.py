@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evoforge.task import Resources, Stage, Task
+from evoforge.task import CandidateArgument, Resources, Stage, Task
 
 EvaluationStatus = Literal["ok", "invalid", "failed", "timeout", "crashed"]
 EVALUATION_STATUSES: tuple[str, ...] = ("ok", "invalid", "failed", "timeout", "crashed")
@@ -24,6 +24,7 @@ class EvaluationJob(BaseModel):
     files: dict[str, str]
     primary: str
     evaluate: str
+    candidate_argument: CandidateArgument = "auto"
     metric: str = "score"
     stages: list[Stage] = Field(default_factory=list)
     instances: list[Any] | None = None
@@ -47,6 +48,7 @@ class EvaluationJob(BaseModel):
             files=files,
             primary=task.primary,
             evaluate=task.evaluate,
+            candidate_argument=task.candidate_argument,
             metric=task.metric,
             stages=task.stages,
             instances=task.instances,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Direction = Literal["maximize", "minimize"]
+CandidateArgument = Literal["auto", "path", "text", "components"]
 
 
 class ArtifactFile(BaseModel):
@@ -113,6 +114,13 @@ class Task(BaseModel):
     background: str = ""
     files: list[ArtifactFile]
     evaluate: str
+    candidate_argument: CandidateArgument = "auto"
+    """What the evaluator's first parameter receives when its name is not one evoforge
+    knows (`evaluate(x)`): the primary file's `path`, the candidate's `text` (a dict
+    by component name for several files), `components` (that dict even for one file,
+    as GEPA passes a dict seed), or `auto`: the path when it is the only parameter
+    (OpenEvolve's `evaluate(program_path)`), the text when others follow (GEPA's
+    `evaluate(x, example)`)."""
     stages: list[Stage] = Field(default_factory=list)
     instances: list[Any] | None = None
     """The training instances: every evaluation during the search judges these."""
