@@ -8,7 +8,10 @@ Three layouts are read:
   whose ``evaluate(program_path)`` (or ``evaluate_stage1/2/3`` cascade) returns metrics;
   ``config.yaml`` is read for the system message and cascade thresholds when present;
 * GEPA-style evaluators (``evaluate(candidate)`` returning a score or
-  ``(score, side_info)``) work in either layout: the harness matches parameter names.
+  ``(score, side_info)``) work in either layout: the harness fills parameters by name,
+  and the first one gets the candidate whatever its name. An ``evaluate.py`` that
+  imports ``gepa`` is taken at its word: its first parameter gets the candidate's text
+  (``candidate_argument = "text"``) unless ``task.toml`` says otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pydantic import ValidationError
 from evoforge.task import ArtifactFile, Stage, Task
 
 OPENEVOLVE_THRESHOLDS = [0.5, 0.75, 0.9]
+GEPA = ("gepa", "evoforge.gepa")
+"""Modules an evaluator written for GEPA imports (`oa.log`)."""
 
 
 class TaskFolderError(ValueError):
@@ -62,6 +67,24 @@ def _function_names(file: Path) -> set[str]:
             f"{file}:{exc.lineno}: syntax error ({exc.msg}); fix the file and run again"
         ) from exc
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _imports_gepa(reference: str) -> bool:
+    """Whether an evaluator file imports gepa: then it is written for GEPA, whose
+    evaluators take the candidate's text first, never a path."""
+    file = Path(reference.rpartition(":")[0])
+    if file.suffix != ".py" or not file.is_file():
+        return False
+    for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            continue
+        if any(name == root or name.startswith(f"{root}.") for name in modules for root in GEPA):
+            return True
+    return False
 
 
 def _reference(folder: Path, ref: str, where: Path) -> str:
@@ -113,6 +136,8 @@ def _from_toml(folder: Path) -> Task:
         raise TaskFolderError(f'{where}: add files = ["program.py"] naming the seed file(s)')
     data["files"] = _seed_files(folder, names, where)
     data["evaluate"] = _reference(folder, data.get("evaluate", "evaluate.py:evaluate"), where)
+    if "candidate_argument" not in data and _imports_gepa(data["evaluate"]):
+        data["candidate_argument"] = "text"
     data["stages"] = [
         {**stage, "function": _reference(folder, stage.get("function", ""), where)}
         for stage in data.get("stages", [])
@@ -208,6 +233,7 @@ def _from_openevolve(folder: Path) -> Task:
         "objective": prompt.get("system_message", "") or "Improve the program's combined_score.",
         "files": [ArtifactFile(name=programs[0].name, seed=programs[0].read_text())],
         "evaluate": f"{evaluator}:{chain[-1]}",
+        "candidate_argument": "path",
         "stages": stages,
         "metric": "combined_score",
         "python_path": [str(folder)],
