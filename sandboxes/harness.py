@@ -465,10 +465,15 @@ def main(argv: list[str]) -> int:
     from evoforge.sandboxes.openevolve_shim import install_openevolve_shim
     from evoforge.sandboxes.result_file import write_result
     from evoforge.sandboxes.rlimits import apply_limits
+    from evoforge.sandboxes.shinka_shim import install_shinka_shim
 
     apply_limits(spec.get("limits", {}))
     sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
+    # Last, so it shadows nothing: the candidate's own files import one another, as
+    # they do where other tools run them (a SkyDiscover container's one folder).
+    sys.path.append(spec["candidate_dir"])
     install_openevolve_shim()
+    install_shinka_shim()
     gepa_shim.install_gepa_shim()
     try:
         payload = run_cascade(spec, Candidate(spec))

@@ -35,15 +35,34 @@ class TaskFolderError(ValueError):
     """A task folder is malformed; the message names the file and the fix."""
 
 
+LAYOUTS_LOOKED_FOR = (
+    "evoforge: task.toml (or task.py) naming the seed files, with evaluate.py",
+    "OpenEvolve: initial_program.* next to evaluator.py",
+    "SkyDiscover/ADRS: initial_program.* next to evaluator/evaluator.py",
+    "ShinkaEvolve: initial.* next to evaluate.py defining main(program_path, results_dir)",
+    "container protocol: evaluator/evaluate.sh and evaluator/Dockerfile",
+)
+"""Every layout `load_task_folder` knows, and what it needs: the error for a folder
+matching none lists them all."""
+
+
 def is_task_folder(path: Path) -> bool:
+    from evoforge.layouts import shinka, skydiscover
+
     return path.is_dir() and (
         (path / "task.toml").is_file()
         or (path / "task.py").is_file()
         or (path / "evaluator.py").is_file()
+        or skydiscover.matches(path)
+        # container protocol (evaluator/evaluate.sh + Dockerfile) goes here
+        or shinka.matches(path)
     )
 
 
 def load_task_folder(path: Path) -> Task:
+    """The task a folder holds, in the first layout it matches (most specific first)."""
+    from evoforge.layouts import shinka, skydiscover
+
     folder = path.resolve()
     if not folder.is_dir():
         raise TaskFolderError(f"{path} is not a folder")
@@ -53,9 +72,16 @@ def load_task_folder(path: Path) -> Task:
         return _from_task_py(folder)
     if (folder / "evaluator.py").is_file():
         return _from_openevolve(folder)
+    if skydiscover.matches(folder):  # Python evaluator.py: runs without Docker
+        return skydiscover.load(folder)
+    # Container protocol (evaluator/evaluate.sh + evaluator/Dockerfile, no evaluator.py)
+    # goes here: after SkyDiscover, whose folders carry both.
+    if shinka.matches(folder):
+        return shinka.load(folder)
+    looked_for = "".join(f"\n  - {layout}" for layout in LAYOUTS_LOOKED_FOR)
     raise TaskFolderError(
-        f"{folder} holds no task.toml, task.py or OpenEvolve evaluator.py; "
-        "add a task.toml naming the seed files and evaluate function (see docs/writing-tasks.md)"
+        f"{folder} matches no task folder layout; add the files of one of:{looked_for}\n"
+        "(the simplest: a task.toml naming the seed files, see docs/writing-tasks.md)"
     )
 
 
@@ -196,8 +222,12 @@ def _openevolve_config(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _from_openevolve(folder: Path) -> Task:
-    evaluator = folder / "evaluator.py"
+def _from_openevolve(
+    folder: Path, evaluator: Path | None = None, config_folder: Path | None = None
+) -> Task:
+    """OpenEvolve's layout; SkyDiscover's (evoforge.layouts.skydiscover) differs only in
+    where `evaluator.py` and `config.yaml` sit, so it passes them here."""
+    evaluator = evaluator or folder / "evaluator.py"
     programs = sorted(p for p in folder.glob("initial_program.*") if p.is_file())
     if not programs:
         raise TaskFolderError(
@@ -205,7 +235,7 @@ def _from_openevolve(folder: Path) -> Task:
             "(OpenEvolve layout) or a task.toml"
         )
     functions = _function_names(evaluator)
-    config = _openevolve_config(folder)
+    config = _openevolve_config(config_folder or folder)
     evaluator_cfg = config.get("evaluator", {}) or {}
     stage_names = [f"evaluate_stage{i}" for i in (1, 2, 3)]
     chain: list[str] = []
