@@ -14,7 +14,7 @@ from typing import Any
 
 from evoforge.config import ConfigError, RunConfig, build_config
 from evoforge.executors.gpu_slots import parse_gpus
-from evoforge.folder_tasks import is_task_folder, load_task_folder
+from evoforge.folder_tasks import load_task_folder
 from evoforge.objectives import select_objective
 from evoforge.orchestrator.loop import Orchestrator, check_executor, new_executor
 from evoforge.plugin_manager import PluginError, registry
@@ -42,12 +42,9 @@ def resolve_task(name_or_folder: str | Path | Task) -> Task:
     if text in tasks and not path.exists():
         return tasks[text]
     if path.exists():
-        if not is_task_folder(path):
-            raise PluginError(
-                f"{path} is not a task folder: add task.toml (or OpenEvolve's evaluator.py "
-                "and initial_program.*)"
-            )
-        return load_task_folder(path)
+        if not path.is_dir():
+            raise PluginError(f"{path} is not a task folder: give the folder that holds it")
+        return load_task_folder(path)  # one matching no layout: the error lists them all
     known = ", ".join(sorted(tasks)) or "none"
     raise PluginError(f"no task or folder named {text!r}; registered tasks: {known}")
 

@@ -47,21 +47,21 @@ matching none lists them all."""
 
 
 def is_task_folder(path: Path) -> bool:
-    from evoforge.layouts import shinka, skydiscover
+    from evoforge.layouts import container_protocol, shinka, skydiscover
 
     return path.is_dir() and (
         (path / "task.toml").is_file()
         or (path / "task.py").is_file()
         or (path / "evaluator.py").is_file()
         or skydiscover.matches(path)
-        # container protocol (evaluator/evaluate.sh + Dockerfile) goes here
+        or container_protocol.matches(path)
         or shinka.matches(path)
     )
 
 
 def load_task_folder(path: Path) -> Task:
     """The task a folder holds, in the first layout it matches (most specific first)."""
-    from evoforge.layouts import shinka, skydiscover
+    from evoforge.layouts import container_protocol, shinka, skydiscover
 
     folder = path.resolve()
     if not folder.is_dir():
@@ -74,14 +74,14 @@ def load_task_folder(path: Path) -> Task:
         return _from_openevolve(folder)
     if skydiscover.matches(folder):  # Python evaluator.py: runs without Docker
         return skydiscover.load(folder)
-    # Container protocol (evaluator/evaluate.sh + evaluator/Dockerfile, no evaluator.py)
-    # goes here: after SkyDiscover, whose folders carry both.
+    if container_protocol.matches(folder):  # evaluate.sh, any language; after SkyDiscover
+        return container_protocol.load(folder)  # whose folders carry both
     if shinka.matches(folder):
         return shinka.load(folder)
-    looked_for = "".join(f"\n  - {layout}" for layout in LAYOUTS_LOOKED_FOR)
     raise TaskFolderError(
-        f"{folder} matches no task folder layout; add the files of one of:{looked_for}\n"
-        "(the simplest: a task.toml naming the seed files, see docs/writing-tasks.md)"
+        f"{folder} matches no task folder layout; add the files of one: "
+        + "; ".join(LAYOUTS_LOOKED_FOR)
+        + " (the simplest is a task.toml, see docs/writing-tasks.md)"
     )
 
 
