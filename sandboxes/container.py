@@ -29,8 +29,8 @@ import os
 import secrets
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from evoforge.hookspecs import hookimpl
@@ -40,8 +40,8 @@ from evoforge.sandboxes import supervision
 from evoforge.sandboxes.attach import AttachedStdio, raw_socket
 from evoforge.sandboxes.boot import PACKAGES
 from evoforge.sandboxes.environment import child_environment
-from evoforge.sandboxes.output import CappedStream
 from evoforge.sandboxes.images import DEFAULT_IMAGES, missing_image_message
+from evoforge.sandboxes.output import CappedStream
 from evoforge.sandboxes.process import (
     encode_spec,
     harness_limits,
@@ -50,6 +50,7 @@ from evoforge.sandboxes.process import (
     run_in_workdir,
     write_candidate,
 )
+from evoforge.sandboxes.script_protocol import SCRIPT_EVALUATE
 from evoforge.task import Resources, Task
 
 INSIDE = "/sandbox"  # the work folder inside the container
@@ -176,21 +177,22 @@ class DockerSandbox:
         except Exception as error:
             raise SandboxUnavailable(unreachable_message(self.base_url, error)) from None
 
-    def check_image(self, image: str) -> None:
+    def check_image(self, image: str, source: str = "") -> None:
         """Raise `SandboxUnavailable` naming the build command if `image` is not here."""
         import docker.errors
 
         try:
             self.client().images.get(image)
         except docker.errors.ImageNotFound:
-            raise SandboxUnavailable(missing_image_message(image)) from None
+            raise SandboxUnavailable(missing_image_message(image, source)) from None
         except docker.errors.DockerException as error:
             raise SandboxUnavailable(unreachable_message(self.base_url, error)) from None
 
     def check_task(self, task: Task) -> None:
         """Before a run starts: the daemon answers and the task's image is there."""
         self.check()
-        self.check_image(self.image_for_resources(task.resources))
+        script = task.evaluate == SCRIPT_EVALUATE
+        self.check_image(self.image_for_resources(task.resources), task.source if script else "")
 
     def image_for(self, job: EvaluationJob) -> str:
         return self.image_for_resources(job.resources)
@@ -221,6 +223,10 @@ class DockerSandbox:
         if job.primary not in written:
             raise ValueError(f"job {job.candidate_id}: primary file {job.primary!r} not in files")
         files = {name: f"{INSIDE}/candidate/{name}" for name in written}
+        if job.evaluate == SCRIPT_EVALUATE:  # a container-protocol task: its image's evaluate.sh
+            from evoforge.sandboxes.script_container import run_script
+
+            return run_script(self, job, workdir, files[job.primary])
         resources = job.resources
         limits = harness_limits(job)  # the pids limit is the container's, not an rlimit
         package_folders, packages = self._packages

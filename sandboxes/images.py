@@ -29,8 +29,9 @@ def dockerfile(kind: str) -> Path:
     return IMAGES_DIR / f"{kind}.Dockerfile"
 
 
-def missing_image_message(image: str) -> str:
-    kind = next((k for k, tag in DEFAULT_IMAGES.items() if tag == image), None)
+def missing_image_message(image: str, source: str = "") -> str:
+    """One line naming the command that builds `image` (`source`: a task folder's own)."""
+    kind = next((k for k, tag in DEFAULT_IMAGES.items() if tag == image), None) or source
     fix = (
         f"build it with `evoforge sandbox build {kind}`"
         if kind
@@ -62,14 +63,24 @@ def build_image(
     tag: str | None = None,
     build_args: dict[str, str] | None = None,
     on_line: Callable[[str], None] = lambda line: None,
+    network: str | None = None,
 ) -> str:
-    """Build and tag the `kind` image on `client`'s daemon; returns the tag."""
+    """Build and tag the `kind` image on `client`'s daemon; returns the tag.
+
+    `network` is the build steps' network (`host` on a daemon started without a bridge).
+    """
     tag = tag or DEFAULT_IMAGES[kind]
     with tempfile.TemporaryDirectory(prefix="evoforge-image-") as folder:
         assemble_context(kind, Path(folder))
-        for line in _stream(
-            client.api.build(path=folder, tag=tag, rm=True, decode=True, buildargs=build_args or {})
-        ):
+        chunks = client.api.build(
+            path=folder,
+            tag=tag,
+            rm=True,
+            decode=True,
+            buildargs=build_args or {},
+            network_mode=network,
+        )
+        for line in stream_build(chunks):
             on_line(line)
     return tag
 
@@ -78,7 +89,8 @@ class ImageBuildFailed(RuntimeError):
     """The daemon refused a build step; the message is the daemon's own line."""
 
 
-def _stream(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:
+def stream_build(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """The build's output lines; the daemon's first error raises `ImageBuildFailed`."""
     for chunk in chunks:
         if "error" in chunk:
             raise ImageBuildFailed(str(chunk["error"]).strip())

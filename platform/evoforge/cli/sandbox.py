@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,24 +17,37 @@ console = Console()
 
 @sandbox_app.command("build")
 def build(
-    kind: Annotated[str, typer.Argument(help="cpu | cuda")] = "cpu",
+    kind: Annotated[
+        str, typer.Argument(help="cpu | cuda | a task FOLDER with evaluator/Dockerfile")
+    ] = "cpu",
     tag: Annotated[
-        str | None, typer.Option(help="image tag (default: evoforge-sandbox:KIND)")
+        str | None,
+        typer.Option(help="image tag (default: evoforge-sandbox:KIND, or the folder's own)"),
     ] = None,
     base: Annotated[
         str | None,
-        typer.Option(help="base image (default: the Dockerfile's, e.g. python:3.11-slim)"),
+        typer.Option(help="base image replacing the Dockerfile's FROM (e.g. a local mirror)"),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option("--docker-host", help="Docker daemon URL (default: DOCKER_HOST)")
     ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option(help="network of the build steps, e.g. host on a daemon without a bridge"),
+    ] = None,
 ) -> None:
-    """Build and tag the sandbox image for KIND from sandboxes/images/KIND.Dockerfile."""
+    """Build the sandbox image for KIND (sandboxes/images/KIND.Dockerfile), or the image of
+    a container-protocol task FOLDER (its evaluator/Dockerfile, tagged for that folder)."""
     from evoforge.sandboxes.container import connect, unreachable_message
     from evoforge.sandboxes.images import KINDS, ImageBuildFailed, build_image
+    from evoforge.sandboxes.task_images import TaskImageError, build_task_image
 
-    if kind not in KINDS:
-        fail(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
+    folder = Path(kind)
+    if kind not in KINDS and not folder.is_dir():
+        fail(
+            f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}, "
+            "or name a task folder holding evaluator/Dockerfile"
+        )
     try:
         client = connect(base_url)
         client.ping()
@@ -41,10 +55,17 @@ def build(
         fail(str(error))
     except Exception as error:  # the SDK raises several kinds for a dead socket
         fail(unreachable_message(base_url, error))
-    args = {"BASE": base} if base else {}
     try:
-        built = build_image(kind, client, tag=tag, build_args=args, on_line=_echo)
-    except ImageBuildFailed as error:
+        if kind in KINDS:
+            args = {"BASE": base} if base else {}
+            built = build_image(
+                kind, client, tag=tag, build_args=args, on_line=_echo, network=network
+            )
+        else:
+            built = build_task_image(
+                folder, client, base=base, tag=tag, on_line=_echo, network=network
+            )
+    except (ImageBuildFailed, TaskImageError) as error:
         fail(f"the {kind} image did not build: {error}")
     console.print(f"built [bold]{built}[/]")
 

@@ -1,0 +1,98 @@
+"""Task folders in SkyDiscover's container protocol: `initial_program.*` + `evaluator/evaluate.sh`.
+
+The folder a SkyDiscover (ADRS) benchmark ships::
+
+    initial_program.py          the seed; EVOLVE-BLOCK markers are honoured
+    config.yaml                 optional: prompt.system_message, evaluator.timeout
+    evaluator/Dockerfile        builds the image evaluate.sh runs in
+    evaluator/evaluate.sh       evaluate.sh PROGRAM_PATH [MODE] -> one JSON object
+    evaluator/...               whatever evaluate.sh needs (evaluator.py, data, ...)
+
+The task's `evaluate` is the protocol bridge (sandboxes/script_protocol.py), its image
+is the one `evoforge sandbox build FOLDER` builds (sandboxes/task_images.py), its
+metric is `combined_score`, and its held-out split is one instance, `"test"`: at the
+end of a run the best candidates are scored again with MODE=test, the authoritative
+evaluation SkyDiscover runs at publish time; every evaluation during the search
+passes MODE=train.
+
+When `evaluator/` also holds a Python `evaluator.py` (most of SkyDiscover's own
+benchmarks: their evaluate.sh only calls it through SkyDiscover's wrapper), the folder
+is read by the SkyDiscover Python layout (evoforge.layouts.skydiscover) instead: that
+route runs under either sandbox with no image to build, while these benchmarks'
+evaluate.sh scripts call `/benchmark/evaluator.py`, a path that exists only inside
+their image. This module takes the folders whose evaluator is the script itself
+(any language), where evaluate.sh is the only way in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from evoforge.folder_tasks import TaskFolderError
+from evoforge.sandboxes.script_protocol import SCRIPT_ENV, SCRIPT_EVALUATE
+from evoforge.sandboxes.task_images import evaluator_folder, task_image_tag
+from evoforge.task import ArtifactFile, Task
+
+
+class ScriptFolderError(TaskFolderError):
+    """A container-protocol folder is malformed; the message names the file and the fix."""
+
+
+NEEDS = "initial_program.* next to evaluator/evaluate.sh (and evaluator/Dockerfile for docker)"
+
+
+def matches(folder: Path) -> bool:
+    return (evaluator_folder(folder) / "evaluate.sh").is_file()
+
+
+def _config(folder: Path) -> dict[str, Any]:
+    """config.yaml's mapping, or {} (its LLM and search settings are SkyDiscover's own)."""
+    config = folder / "config.yaml"
+    if not config.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(config.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ScriptFolderError(f"{config}: not valid YAML ({exc}); fix the syntax") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def load(path: Path) -> Task:
+    """The task of a container-protocol folder; see the module's docstring for the mapping."""
+    folder = path.resolve()
+    script = evaluator_folder(folder) / "evaluate.sh"
+    programs = sorted(p for p in folder.glob("initial_program.*") if p.is_file())
+    if not programs:
+        raise ScriptFolderError(
+            f"{folder} has evaluator/evaluate.sh but no initial_program.*; add the seed program"
+        )
+    config = _config(folder)
+    prompt = config.get("prompt") or {}
+    evaluator = config.get("evaluator") or {}
+    resources: dict[str, Any] = {"image": task_image_tag(folder)}
+    if isinstance(evaluator, dict) and evaluator.get("timeout"):
+        resources["timeout_s"] = float(evaluator["timeout"])
+    objective = prompt.get("system_message") if isinstance(prompt, dict) else None
+    data = {
+        "name": folder.name,
+        "description": f"container-protocol task folder {folder.name} (evaluator/evaluate.sh)",
+        "objective": objective or "Improve the program's combined_score.",
+        "files": [ArtifactFile(name=programs[0].name, seed=programs[0].read_text())],
+        "evaluate": SCRIPT_EVALUATE,
+        "metric": "combined_score",
+        "test_instances": ["test"],
+        "resources": resources,
+        "env": {SCRIPT_ENV: str(script)},
+        "source": str(folder),
+    }
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "task"
+        raise ScriptFolderError(f"{folder}: {field}: {first['msg']}") from exc
