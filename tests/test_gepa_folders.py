@@ -1,0 +1,95 @@
+"""GEPA evaluators in a task folder run unchanged with `evoforge run FOLDER`.
+
+Each form runs end to end with the offline proposer and with the llm proposer, whose
+litellm calls cross real HTTP to the scripted loopback model server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.gepa_folders import (
+    COMPONENTS,
+    EXAMPLE_AND_OPT_STATE,
+    FIRST_PARAMETER_X,
+    diff,
+    evaluated,
+    run_offline,
+    run_with_model,
+    seed_of,
+    write,
+)
+from support.model_server import Script, ScriptedModelServer
+
+
+def test_a_first_parameter_named_x_receives_the_prompt_text(tmp_path: Path, db_url: str) -> None:
+    folder = write(tmp_path, "first_x", FIRST_PARAMETER_X)
+    summary = run_offline(folder, db_url)
+    assert summary["evaluations"]["ok"] == 6
+    assert summary["seed_score"] == pytest.approx(-28.0)
+    assert summary["best_score"] > summary["seed_score"]
+
+
+def test_oa_log_reaches_the_stored_feedback(tmp_path: Path, db_url: str) -> None:
+    folder = write(tmp_path, "logged", FIRST_PARAMETER_X)
+    summary = run_offline(folder, db_url, evaluations=2)
+    seed = seed_of(db_url, summary["run_id"])
+    assert "log: the limit read from the prompt was 40.0" in seed.feedback
+    assert "the limit should be near twelve" in seed.feedback
+
+
+def test_example_and_opt_state_are_given_per_instance(tmp_path: Path, db_url: str) -> None:
+    folder = write(tmp_path, "per_example", EXAMPLE_AND_OPT_STATE)
+    summary = run_offline(folder, db_url)
+    # mean over the examples of -|40 - 4n|: -(32 + 28) / 2
+    assert summary["seed_score"] == pytest.approx(-30.0)
+    assert summary["evaluations"]["ok"] == 6
+    seed = seed_of(db_url, summary["run_id"])
+    assert seed.instance_scores == {"0": -32.0, "1": -28.0}
+    assert "OptimizationState with 0 earlier evaluations" in seed.feedback
+    assert "example: a" in seed.feedback and "example: b" in seed.feedback
+
+
+def test_components_are_keyed_by_name_whatever_their_extension(tmp_path: Path, db_url: str) -> None:
+    folder = write(tmp_path, "components", COMPONENTS)
+    summary = run_offline(folder, db_url)
+    assert summary["seed_score"] == pytest.approx(-26.0)  # -|40 - 12| + two examples
+    assert summary["evaluations"]["ok"] == 6
+    seed = seed_of(db_url, summary["run_id"])
+    assert "components: examples,system_prompt" in seed.feedback
+    assert "full file names: work" in seed.feedback
+    assert "example given: False" in seed.feedback  # single-task search: no example
+
+
+def test_a_model_sees_the_oa_log_text_and_its_diff_is_scored(tmp_path: Path, db_url: str) -> None:
+    folder = write(tmp_path, "first_x_llm", FIRST_PARAMETER_X)
+    reply = diff("prompt.txt", "Answer in at most 40 words.", "Answer in at most 12 words.")
+    with ScriptedModelServer(default=Script(reply)) as server:
+        summary = run_with_model(folder, db_url, server.api_base)
+    assert summary["evaluations"]["ok"] == 2
+    assert summary["best_score"] == pytest.approx(0.0)
+    prompt = server.chat_requests()[0].prompt
+    assert "the limit read from the prompt was 40.0" in prompt
+
+
+def test_a_model_edits_one_component_and_sees_opt_state_feedback(
+    tmp_path: Path, db_url: str
+) -> None:
+    per_example = write(tmp_path, "per_example_llm", EXAMPLE_AND_OPT_STATE)
+    components = write(tmp_path, "components_llm", COMPONENTS)
+    to_ten = diff("prompt.txt", "Answer in at most 40 words.", "Answer in at most 10 words.")
+    to_twelve = diff(
+        "system_prompt.txt", "Answer in at most 40 words.", "Answer in at most 12 words."
+    )
+    with ScriptedModelServer(default=Script(to_ten)) as server:
+        first = run_with_model(per_example, db_url, server.api_base)
+    assert first["best_score"] == pytest.approx(-2.0)  # -(|10 - 8| + |10 - 12|) / 2
+    assert "OptimizationState with 0 earlier evaluations" in server.chat_requests()[0].prompt
+    with ScriptedModelServer(default=Script(to_twelve)) as server:
+        second = run_with_model(components, db_url, server.api_base)
+    assert second["best_score"] == pytest.approx(2.0)
+    assert "components: examples,system_prompt" in server.chat_requests()[0].prompt
+    best = max(evaluated(db_url, second["run_id"]), key=lambda view: view.fitness)
+    assert best.files["system_prompt.txt"] == "Answer in at most 12 words.\n"
+    assert best.files["examples.md"] == COMPONENTS["examples.md"]
