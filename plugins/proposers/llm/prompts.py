@@ -46,6 +46,10 @@ _LANGUAGES = {
 }  # fmt: skip
 
 
+# Where a value goes in a rendered template: NUL never occurs in a template's text.
+_SLOT = re.compile("\x00(\\w+)\x00")
+
+
 class PromptTemplateError(ValueError):
     """A task's prompt template is unusable; the message names the template and the fix."""
 
@@ -207,5 +211,16 @@ class PromptContext:
 
 
 def render(template: Template, context: PromptContext) -> str:
-    text = template.substitute(context.values())
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    """The prompt: the template's own blank lines tidied, every value kept byte for byte.
+
+    A placeholder with nothing to say leaves a run of blank lines in the template, so
+    runs are squeezed, but only in the template's text: the values (the files above
+    all) go in afterwards, untouched, because a model asked to copy lines exactly must
+    be shown them exactly. Squeezing the whole prompt once made careful rewrites of
+    any file with a blank-line run look like edits outside the evolve blocks.
+    """
+    values = context.values()
+    slots = {name: f"\x00{name}\x00" if value else "" for name, value in values.items()}
+    skeleton = template.substitute(slots)
+    skeleton = re.sub(r"\n{3,}", "\n\n", skeleton).strip() + "\n"
+    return _SLOT.sub(lambda found: values[found.group(1)], skeleton)
