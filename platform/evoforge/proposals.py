@@ -92,6 +92,9 @@ class Proposal:
     calls: list[ProposerCall] = field(default_factory=list)
     crossover_with: str | None = None
     """The id of the second parent when the proposer chose one itself (crossover)."""
+    leniency: str = ""
+    """The slips of a model's answer forgiven to apply it, comma separated (stored
+    with the proposal); empty when the answer applied as written."""
 
 
 class ProposalRejected(Exception):

@@ -336,10 +336,14 @@ class Orchestrator:
         )
         if view is None:
             reason = "the proposed artifact was already evaluated (duplicate)"
-            self._record_proposal(pending, None, proposal.kind, "duplicate", reason, proposal.calls)
+            self._record_proposal(
+                pending, None, proposal.kind, "duplicate", reason, proposal.calls, proposal.leniency
+            )
             self._fruitless(reason)
             return
-        self._record_proposal(pending, view.id, proposal.kind, "accepted", "", proposal.calls)
+        self._record_proposal(
+            pending, view.id, proposal.kind, "accepted", "", proposal.calls, proposal.leniency
+        )
         if pending.selection.screen is not None:
             self.screens[view.id] = pending.selection.screen
         self.progress.fruitless_proposals = 0
@@ -353,6 +357,7 @@ class Orchestrator:
         status: str,
         reason: str,
         calls: list[ProposerCall],
+        leniency: str = "",
     ) -> None:
         """Every proposal is kept with its outcome and calls, and its cost is counted."""
         self.repo.record_proposal(
@@ -365,6 +370,7 @@ class Orchestrator:
             status=status,
             reason=reason,
             calls=calls,
+            leniency=leniency,
         )
         self.progress.spend_usd += sum(call.cost_usd for call in calls)
 

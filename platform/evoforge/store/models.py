@@ -251,6 +251,9 @@ class Proposal(Base):
     kind: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    leniency: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The slips of the answer forgiven to apply it, comma separated (`crlf`,
+    `trailing_whitespace`; see plugins/proposers/llm/leniency.py); empty for none."""
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,6 +30,8 @@ NO_CHILD: tuple[str, ...] = ("rejected", "failed")
 
 KIND_CHARS = 32
 """`proposals.kind` is a String(32); PostgreSQL refuses longer values, SQLite keeps them."""
+LENIENCY_CHARS = 64
+"""`proposals.leniency` is a String(64), for the same reason."""
 
 
 class ProposalQueries:
@@ -49,12 +51,14 @@ class ProposalQueries:
         status: str,
         reason: str,
         calls: Iterable[ProposerCallRecord],
+        leniency: str = "",
     ) -> int:
         """Store one proposal and the model calls it made; returns the proposal's id.
 
         `candidate_id` is the child an accepted proposal created (None otherwise); each
         call is stored with it, the proposer and the proposal id, and the proposal
-        keeps the sums of the calls' cost and tokens. `status` is one of
+        keeps the sums of the calls' cost and tokens; `leniency` names the slips of the
+        answer that were forgiven to apply it. `status` is one of
         `evoforge.proposals.PROPOSAL_STATUSES` (ValueError otherwise); an unknown run
         is a `StoreError`. Also counts as activity of the run (`updated_at`).
         """
@@ -90,6 +94,7 @@ class ProposalQueries:
             "kind": text(kind)[:KIND_CHARS],
             "status": status,
             "reason": text(reason),
+            "leniency": text(leniency)[:LENIENCY_CHARS],
             "cost_usd": sum(row["cost_usd"] for row in rows),
             "tokens_in": sum(row["tokens_in"] for row in rows),
             "tokens_out": sum(row["tokens_out"] for row in rows),
@@ -138,8 +143,8 @@ class ProposalQueries:
 
     def list_proposals(self, run_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The run's proposals oldest first (the first `limit` when given), JSON-safe:
-        ``{id, seq, parent_id, candidate_id, proposer, kind, status, reason, cost_usd,
-        tokens_in, tokens_out, created_at}`` with `created_at` in ISO 8601 UTC."""
+        ``{id, seq, parent_id, candidate_id, proposer, kind, status, reason, leniency,
+        cost_usd, tokens_in, tokens_out, created_at}`` with `created_at` in ISO 8601 UTC."""
         query = (
             select(
                 Proposal.id,
@@ -150,6 +155,7 @@ class ProposalQueries:
                 Proposal.kind,
                 Proposal.status,
                 Proposal.reason,
+                Proposal.leniency,
                 Proposal.cost_usd,
                 Proposal.tokens_in,
                 Proposal.tokens_out,

@@ -28,6 +28,7 @@ from evoforge.plugins.proposers.llm.bandit import ModelBandit
 from evoforge.plugins.proposers.llm.credentials import load_env_file, resolve_key
 from evoforge.plugins.proposers.llm.edit_errors import EditRejected
 from evoforge.plugins.proposers.llm.ensemble import AllModelsFailed, Answer, ModelEnsemble
+from evoforge.plugins.proposers.llm.leniency import Forgiven, describe
 from evoforge.plugins.proposers.llm.novelty import NoveltyFilter, NoveltyUnavailable
 from evoforge.plugins.proposers.llm.options import MODES, LLMOptions, Mode
 from evoforge.plugins.proposers.llm.prompts import PromptContext, load_templates, render
@@ -104,7 +105,8 @@ class LLMProposer:
         reasks = self.options.novelty.max_reasks if self.options.novelty else 0
         for ask in range(reasks + 1):
             answer = await self._ask(messages, rng, calls, kind)
-            child = self._apply(mode, request.parent.files, answer.text, calls, kind)
+            forgiven: Forgiven = set()
+            child = self._apply(mode, request.parent.files, answer.text, calls, kind, forgiven)
             close = await self._too_close(child, request, mate, calls)
             if close is None:
                 break
@@ -141,6 +143,7 @@ class LLMProposer:
             note=note,
             calls=calls,
             crossover_with=mate.id if mate is not None else None,
+            leniency=describe(forgiven),
         )
 
     def observe(self, candidate: CandidateView) -> None:
@@ -208,9 +211,11 @@ class LLMProposer:
         text: str,
         calls: list[ProposerCall],
         kind: str,
+        forgiven: Forgiven,
     ) -> dict[str, str]:
+        apply = apply_answer if mode == "diff" else apply_rewrite
         try:
-            child = apply_answer(files, text) if mode == "diff" else apply_rewrite(files, text)
+            child = apply(files, text, forgiven)
         except EditRejected as rejected:
             raise ProposalRejected(f"{kind}: {rejected.reason}", calls, kind=kind) from None
         if self.options.syntax_check:

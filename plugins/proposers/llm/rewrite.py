@@ -4,11 +4,13 @@ The prompt asks the model to answer with each file it rewrites as a heading nami
 the file (``### program.py``) followed by a fenced code block holding the whole new
 file, with everything outside the evolve blocks (and the marker lines) unchanged.
 
-Models restate frozen code imperfectly (a dropped trailing space, a missing final
-newline), so the frozen text of a rewrite is only compared after normalising that,
-and the child is built by splicing the rewrite's block bodies into the parent: frozen
-text stays byte for byte the parent's. Anything that does change frozen text, loses a
-marker or arrives truncated raises `EditRejected` with a one-line reason for the model.
+Models restate frozen code imperfectly (CRLF line ends, a dropped trailing space, a
+missing final newline), so the frozen text of a rewrite is only compared after
+normalising that, and the child is built by splicing the rewrite's block bodies into
+the parent: frozen text stays byte for byte the parent's, and a CRLF file keeps its
+line ends. The slips forgiven are reported (`leniency.py`). Anything that does change
+frozen text, loses a marker or arrives truncated raises `EditRejected` with a one-line
+reason for the model.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from evoforge.evolve_blocks import (
     replace_regions,
 )
 from evoforge.plugins.proposers.llm.edit_errors import EditRejected
+from evoforge.plugins.proposers.llm.leniency import CRLF, TRAILING_WHITESPACE, Forgiven
 
 _OPEN_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # A line that announces a file rather than discussing one: a heading, bold text or
@@ -139,11 +142,24 @@ def _normalised(part: str) -> list[str]:
     return [line.rstrip() for line in part.split("\n")]
 
 
-def _frozen_mismatch(parent: str, rewrite: str, name: str) -> str | None:
+def _slips(old: str, new: str) -> Forgiven:
+    """What separates two texts that agree once trailing whitespace is dropped."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    slips: Forgiven = set()
+    for a, b in zip(old_lines, new_lines, strict=False):
+        if a.removesuffix("\r") != b.removesuffix("\r"):
+            slips.add(TRAILING_WHITESPACE)
+        elif a != b:
+            slips.add(CRLF)
+    return slips
+
+
+def _frozen_mismatch(parent: str, rewrite: str, name: str, forgiven: Forgiven) -> str | None:
     """Where the rewrite's frozen text differs from the parent's, or None if it does not.
 
-    Trailing whitespace on each line and trailing newlines at the end of the file are
-    forgiven: models drop them, and the child keeps the parent's bytes anyway.
+    Line ends, trailing whitespace on each line and trailing newlines at the end of the
+    file are forgiven (and the first two noted in `forgiven`): models drop them, and
+    the child keeps the parent's bytes anyway.
     """
     theirs = frozen_parts(rewrite, name)
     ours = frozen_parts(parent, name)
@@ -156,6 +172,7 @@ def _frozen_mismatch(parent: str, rewrite: str, name: str) -> str | None:
             while new_lines and not new_lines[-1]:
                 new_lines.pop()
         if old_lines == new_lines:
+            forgiven |= _slips(old, new)
             continue
         first_line = parent.count("\n", 0, starts[position]) + 1
         for offset, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)):
@@ -169,7 +186,9 @@ def _frozen_mismatch(parent: str, rewrite: str, name: str) -> str | None:
     return None
 
 
-def _marked_child(parent: str, rewrite: str, name: str, parent_blocks: list[Region]) -> str:
+def _marked_child(
+    parent: str, rewrite: str, name: str, parent_blocks: list[Region], forgiven: Forgiven
+) -> str:
     """The parent with the rewrite's block bodies spliced in, frozen text kept."""
     keep = f"keep the {START}/{END} markers and send the WHOLE file"
     try:
@@ -181,13 +200,16 @@ def _marked_child(parent: str, rewrite: str, name: str, parent_blocks: list[Regi
             f"the rewrite of {name} has {len(new_blocks)} evolve blocks, the current file has "
             f"{len(parent_blocks)}; {keep}"
         )
-    mismatch = _frozen_mismatch(parent, rewrite, name)
+    mismatch = _frozen_mismatch(parent, rewrite, name, forgiven)
     if mismatch is not None:
         raise EditRejected(
             f"the rewrite of {name} changes text outside the evolve blocks ({mismatch}); "
             "keep everything outside the evolve blocks, and the marker lines, exactly as they are"
         )
-    return replace_regions(parent, [r.body(rewrite) for r in new_blocks], name)
+    bodies = [r.body(rewrite) for r in new_blocks]
+    if "\r\n" in parent:  # the answer's lines were read as LF: keep the file's CRLF
+        bodies = [body.replace("\r\n", "\n").replace("\n", "\r\n") for body in bodies]
+    return replace_regions(parent, bodies, name)
 
 
 def _whole_child(parent: str, rewrite: str, name: str) -> str:
@@ -201,30 +223,36 @@ def _whole_child(parent: str, rewrite: str, name: str) -> str:
         raise EditRejected(
             f"the rewrite of {name} is empty; send the whole new file in the code block"
         )
+    if "\r\n" in parent:  # the answer's lines were read as LF: keep the file's CRLF
+        rewrite = rewrite.replace("\n", "\r\n")
     if parent.endswith("\n") and not rewrite.endswith("\n"):
-        return rewrite + "\n"
+        return rewrite + ("\r\n" if "\r\n" in parent else "\n")
     if not parent.endswith("\n") and rewrite.endswith("\n"):
-        return rewrite[:-1]
+        return rewrite.removesuffix("\r\n") if "\r\n" in parent else rewrite[:-1]
     return rewrite
 
 
-def _child_file(parent: str, rewrite: str, name: str) -> str:
+def _child_file(parent: str, rewrite: str, name: str, forgiven: Forgiven) -> str:
     try:
         parent_blocks = regions(parent, name)
     except EvolveBlockError as exc:
         raise EditRejected(str(exc)) from exc
     if parent_blocks[0].marked:
-        return _marked_child(parent, rewrite, name, parent_blocks)
+        return _marked_child(parent, rewrite, name, parent_blocks, forgiven)
     return _whole_child(parent, rewrite, name)
 
 
-def apply_rewrite(files: dict[str, str], answer: str) -> dict[str, str]:
+def apply_rewrite(
+    files: dict[str, str], answer: str, forgiven: Forgiven | None = None
+) -> dict[str, str]:
     """The child artifact from a whole-file answer (full-rewrite or crossover mode).
 
     Files the answer rewrites are checked and rebuilt (see the module docstring); files
     it does not mention stay unchanged, and a fence naming a file the artifact does not
-    have is ignored (a proposal cannot add files). Returns a new dict.
+    have is ignored (a proposal cannot add files). Returns a new dict; the slips
+    forgiven on the way are added to `forgiven`.
     """
+    noted: Forgiven = {CRLF} if "\r\n" in answer else set()
     names = sorted(files)
     rewritten = extract_files(answer, names)
     if not rewritten:
@@ -235,11 +263,13 @@ def apply_rewrite(files: dict[str, str], answer: str) -> dict[str, str]:
         )
     child = dict(files)
     for name in sorted(rewritten):
-        child[name] = _child_file(files[name], rewritten[name], name)
+        child[name] = _child_file(files[name], rewritten[name], name, noted)
     if child == files:
         changed = ", ".join(sorted(rewritten))
         raise EditRejected(
             f"the rewrite is a no-op: it leaves {changed} unchanged; change the code inside "
             "the evolve blocks"
         )
+    if forgiven is not None:
+        forgiven |= noted
     return child

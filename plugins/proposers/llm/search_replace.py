@@ -11,9 +11,11 @@ The prompt asks the model for blocks of this shape (inside or outside code fence
 Small edits cost the model far fewer tokens than rewriting a file, and they keep the
 rest of the file byte for byte, which is why this is the default mode. Models are
 sloppy in predictable ways, so the parser is lenient where it cannot change meaning
-(5 to 9 marker characters, trailing spaces, the aider habit of naming the file on the
-line above) and strict where it can: indentation must match, a SEARCH text must match
-exactly one place inside the evolve blocks, and frozen text never changes.
+(5 to 9 marker characters, CRLF line ends, trailing spaces, the aider habit of naming
+the file on the line above) and strict where it can: indentation must match, a SEARCH
+text must match exactly one place inside the evolve blocks (and a SEARCH text that
+only matches once line ends are forgiven must match one place in the whole file), and
+frozen text never changes. The forgiven slips are reported (`leniency.py`).
 
 Every failure raises `EditRejected` with a one-line reason that names the block and
 file, because that reason is shown to the model in later prompts. Application is all
@@ -37,6 +39,7 @@ from evoforge.evolve_blocks import (
     regions,
 )
 from evoforge.plugins.proposers.llm.edit_errors import EditRejected
+from evoforge.plugins.proposers.llm.leniency import CRLF, TRAILING_WHITESPACE, Forgiven
 
 _SEARCH_RE = re.compile(r"^<{5,9}[ \t]*SEARCH\b(?P<name>.*?)\s*$")
 _DIVIDER_RE = re.compile(r"^={5,}\s*$")
@@ -94,14 +97,18 @@ def _name_above(lines: list[str], index: int, names: Collection[str]) -> str | N
     return None
 
 
-def parse_blocks(answer: str, names: Collection[str] = ()) -> list[SearchReplaceBlock]:
+def parse_blocks(
+    answer: str, names: Collection[str] = (), forgiven: Forgiven | None = None
+) -> list[SearchReplaceBlock]:
     """The SEARCH/REPLACE blocks of `answer`, in order.
 
     `names` are the artifact's file names; when given, a file name alone on the line
     before a SEARCH marker that names no file is taken as the block's file (aider
     style). Raises `EditRejected` when the answer holds no block or a block is
-    malformed, naming the block.
+    malformed, naming the block. CRLF line ends are read as LF and noted in `forgiven`.
     """
+    if "\r\n" in answer and forgiven is not None:
+        forgiven.add(CRLF)
     lines = answer.replace("\r\n", "\n").split("\n")
     blocks: list[SearchReplaceBlock] = []
     index = 0
@@ -158,20 +165,27 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return list(zip(starts, ends, strict=True))
 
 
-def _find(text: str, search: str, loose: bool) -> list[_Match]:
+_EXACT, _LINE_ENDS, _LOOSE = "exact", CRLF, TRAILING_WHITESPACE
+"""How `_find` compares lines, strictest first: as they are, without a final CR, and
+without any trailing whitespace (never indentation)."""
+
+
+def _compared(line: str, how: str) -> str:
+    if how == _LINE_ENDS:
+        return line.removesuffix("\r")
+    return line.rstrip() if how == _LOOSE else line
+
+
+def _find(text: str, search: str, how: str = _EXACT) -> list[_Match]:
     """Every place where `search`'s lines equal whole lines of `text`.
 
-    Strict matching compares lines exactly; loose matching ignores trailing
-    whitespace on each line (never indentation). Both match whole lines only, so a
-    SEARCH line can never match the tail of a longer or more indented line.
+    `how` says what line differences are ignored (`_EXACT`, `_LINE_ENDS`, `_LOOSE`).
+    Whole lines only, so a SEARCH line can never match the tail of a longer or more
+    indented line.
     """
-    wanted = search.split("\n")[:-1]  # `search` ends with a newline
-    if loose:
-        wanted = [line.rstrip() for line in wanted]
+    wanted = [_compared(line, how) for line in search.split("\n")[:-1]]  # ends with \n
     spans = _line_spans(text)
-    have = [text[start:end].removesuffix("\n") for start, end in spans]
-    if loose:
-        have = [line.rstrip() for line in have]
+    have = [_compared(text[start:end].removesuffix("\n"), how) for start, end in spans]
     count = len(wanted)
     found: list[_Match] = []
     for first in range(len(have) - count + 1):
@@ -185,14 +199,16 @@ def _inside(found: list[_Match], blocks: list[Region]) -> list[_Match]:
     return [m for m in found if any(r.contains(m.start, m.end) for r in blocks)]
 
 
-def _locate(text: str, search: str, blocks: list[Region]) -> tuple[list[_Match], list[_Match]]:
-    """The matches inside the evolve blocks and all matches, exact ones preferred."""
-    exact = _find(text, search, loose=False)
-    inside = _inside(exact, blocks)
-    if inside:
-        return inside, exact
-    loose = _find(text, search, loose=True)
-    return _inside(loose, blocks), loose
+def _locate(text: str, search: str, blocks: list[Region]) -> tuple[list[_Match], list[_Match], str]:
+    """The matches inside the evolve blocks, all matches, and the comparison that found
+    them: the strictest one that matches inside a block wins."""
+    found: list[_Match] = []
+    for how in (_EXACT, _LINE_ENDS, _LOOSE):
+        found = _find(text, search, how)
+        inside = _inside(found, blocks)
+        if inside:
+            return inside, found, how
+    return [], found, _LOOSE
 
 
 def _regions(text: str, name: str) -> list[Region]:
@@ -261,7 +277,7 @@ def _check_block(block: SearchReplaceBlock) -> None:
         )
 
 
-def _apply_one(text: str, name: str, block: SearchReplaceBlock) -> str:
+def _apply_one(text: str, name: str, block: SearchReplaceBlock, forgiven: Forgiven) -> str:
     label = f"SEARCH block {block.index} for {name}"
     if has_markers(block.replace):
         raise EditRejected(
@@ -269,7 +285,7 @@ def _apply_one(text: str, name: str, block: SearchReplaceBlock) -> str:
             "line; markers cannot be added, moved or removed, edit only the lines between them"
         )
     blocks = _regions(text, name)
-    inside, anywhere = _locate(text, block.search, blocks)
+    inside, anywhere, how = _locate(text, block.search, blocks)
     if not anywhere:
         hint = ""
         if _find_dedented(text, block.search):
@@ -292,6 +308,15 @@ def _apply_one(text: str, name: str, block: SearchReplaceBlock) -> str:
             f"{label} is ambiguous: it matches {len(inside)} places in the evolve blocks "
             f"(lines {places}); add surrounding lines to SEARCH so it matches only one"
         )
+    if how != _EXACT and len(anywhere) > 1:
+        places = ", ".join(str(m.line) for m in anywhere)
+        raise EditRejected(
+            f"{label} matches no place exactly, and {len(anywhere)} places (lines {places}) "
+            "once line ends and trailing spaces are ignored; copy the SEARCH lines exactly "
+            "from the current program"
+        )
+    if how != _EXACT:
+        forgiven.add(how)
     match = inside[0]
     replace = block.replace
     if "\r\n" in text[match.start : match.end]:
@@ -330,26 +355,38 @@ def _check_frozen(parent: dict[str, str], child: dict[str, str]) -> None:
             )
 
 
-def apply_blocks(files: dict[str, str], blocks: list[SearchReplaceBlock]) -> dict[str, str]:
+def apply_blocks(
+    files: dict[str, str], blocks: list[SearchReplaceBlock], forgiven: Forgiven | None = None
+) -> dict[str, str]:
     """The child artifact: `files` with every block applied, in order.
 
     Returns a new dict (unchanged files kept, `files` untouched). All or nothing: any
-    block that cannot be applied raises `EditRejected` and nothing is applied.
+    block that cannot be applied raises `EditRejected` and nothing is applied. The
+    slips forgiven to make a block match are added to `forgiven`.
     """
     child = dict(files)
+    noted: Forgiven = set()
     for block in blocks:
         _check_block(block)
         name = _resolve_file(child, block)
-        child[name] = _apply_one(child[name], name, block)
+        child[name] = _apply_one(child[name], name, block, noted)
     _check_frozen(files, child)
     if child == files:
         raise EditRejected(
             "the SEARCH/REPLACE blocks are a no-op: they leave the program unchanged; "
             "make REPLACE differ from SEARCH"
         )
+    if forgiven is not None:
+        forgiven |= noted
     return child
 
 
-def apply_answer(files: dict[str, str], answer: str) -> dict[str, str]:
+def apply_answer(
+    files: dict[str, str], answer: str, forgiven: Forgiven | None = None
+) -> dict[str, str]:
     """Parse `answer` and apply its blocks to `files` (see `parse_blocks`, `apply_blocks`)."""
-    return apply_blocks(files, parse_blocks(answer, names=files))
+    noted: Forgiven = set()
+    child = apply_blocks(files, parse_blocks(answer, names=files, forgiven=noted), noted)
+    if forgiven is not None:
+        forgiven |= noted
+    return child

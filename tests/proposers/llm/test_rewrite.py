@@ -139,3 +139,19 @@ def test_unnamed_fences_on_a_multi_file_artifact_are_not_guessed() -> None:
 def test_similar_names_are_not_confused() -> None:
     text = "### my_program.py\n```\nx = 1\n```\n"
     assert extract_files(text, ["program.py", "other.py"]) == {}
+
+
+def test_a_crlf_file_keeps_its_line_ends_and_the_slip_is_named() -> None:
+    crlf = PROGRAM.replace("\n", "\r\n")
+    forgiven: set[str] = set()
+    child = apply_rewrite({"program.py": crlf}, answer(("program.py", REWRITE)), forgiven)
+    assert child["program.py"] == REWRITE.replace("\n", "\r\n")
+    assert forgiven == {"crlf"}
+
+
+def test_dropped_trailing_spaces_in_frozen_text_are_forgiven_and_named() -> None:
+    parent = PROGRAM.replace("import math\n", "import math  \n")
+    forgiven: set[str] = set()
+    child = apply_rewrite({"program.py": parent}, answer(("program.py", REWRITE)), forgiven)
+    assert child["program.py"] == REWRITE.replace("import math\n", "import math  \n")
+    assert forgiven == {"trailing_whitespace"}

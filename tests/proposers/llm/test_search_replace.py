@@ -122,6 +122,30 @@ def test_trailing_whitespace_differences_are_tolerated() -> None:
     assert child["program.py"] == PROGRAM.replace("x = 1.0", "x = 2.0")
 
 
+def test_forgiven_trailing_whitespace_and_crlf_are_named() -> None:
+    parent = PROGRAM.replace("    x = 1.0\n", "    x = 1.0   \n")
+    forgiven: set[str] = set()
+    apply_answer({"program.py": parent}, block("    x = 1.0\n", "    x = 2.0\n"), forgiven)
+    assert forgiven == {"trailing_whitespace"}
+    crlf = PROGRAM.replace("\n", "\r\n")
+    forgiven = set()
+    answer = block("    x = 1.0\n", "    x = 2.0\n").replace("\n", "\r\n")
+    child = apply_answer({"program.py": crlf}, answer, forgiven)
+    assert child["program.py"] == crlf.replace("x = 1.0", "x = 2.0")
+    assert forgiven == {"crlf"}
+    forgiven = set()
+    apply_answer({"program.py": PROGRAM}, block("    x = 1.0\n", "    x = 2.0\n"), forgiven)
+    assert forgiven == set()
+
+
+def test_a_forgiving_match_must_be_unique_in_the_whole_file() -> None:
+    # Exactly, the SEARCH line matches nothing; without trailing spaces it matches the
+    # line in the block and a copy outside it: a guess, so it is refused.
+    parent = PROGRAM.replace("    x = 1.0\n", "    x = 1.0 \n") + "    x = 1.0\t\n"
+    reason = rejection({"program.py": parent}, block("    x = 1.0\n", "    x = 2.0\n"))
+    assert "matches no place exactly, and 2 places" in reason
+
+
 def test_indentation_differences_are_not_tolerated() -> None:
     reason = rejection({"program.py": PROGRAM}, block("x = 1.0\n", "x = 2.0\n"))
     assert "does not match" in reason
