@@ -85,6 +85,16 @@ def load_task_folder(path: Path) -> Task:
     )
 
 
+def read_seed(file: Path) -> str:
+    """A seed file's text with its bytes kept: CRLF stays CRLF.
+
+    `Path.read_text` turns CRLF into LF, so the model would be shown, and the
+    candidates would carry, another file than the user's; a folder must run unchanged.
+    """
+    with open(file, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def _function_names(file: Path) -> set[str]:
     try:
         tree = ast.parse(file.read_text(), filename=str(file))
@@ -138,7 +148,7 @@ def _seed_files(folder: Path, names: list[str], where: Path) -> list[ArtifactFil
         file = folder / name
         if not file.is_file():
             raise TaskFolderError(f"{where}: seed file {name} does not exist in {folder}")
-        files.append(ArtifactFile(name=name, seed=file.read_text()))
+        files.append(ArtifactFile(name=name, seed=read_seed(file)))
     return files
 
 
@@ -261,7 +271,7 @@ def _from_openevolve(
         "name": folder.name,
         "description": f"OpenEvolve task folder {folder.name}",
         "objective": prompt.get("system_message", "") or "Improve the program's combined_score.",
-        "files": [ArtifactFile(name=programs[0].name, seed=programs[0].read_text())],
+        "files": [ArtifactFile(name=programs[0].name, seed=read_seed(programs[0]))],
         "evaluate": f"{evaluator}:{chain[-1]}",
         "candidate_argument": "path",
         "stages": stages,
