@@ -175,7 +175,12 @@ def to_result(report: dict[str, Any]) -> EvaluationResult:
 def read_report(
     stdout: bytes, returncode: int, stderr_tail: str = "", truncated: bool = False
 ) -> EvaluationResult:
-    """evaluate.sh's whole answer: its exit code first, then its one JSON object."""
+    """evaluate.sh's whole answer: too much output, then its exit code, then its JSON.
+
+    Too much output comes first: evaluate.sh is killed when it passes the limit.
+    """
+    if truncated:
+        parse_stdout(stdout, truncated=True)
     if returncode != 0:
         how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited {returncode}"
         tail = f": {stderr_tail}" if stderr_tail else ""
