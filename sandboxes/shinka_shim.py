@@ -9,11 +9,11 @@ ShinkaEvolve then reads those two files back.
 Here the score never comes from those files. `results_dir` sits in the candidate's
 writable work folder, so the candidate could write a `metrics.json` of its own (or
 keep rewriting it from a thread). Instead `evaluate_shinka_main` takes what
-`run_shinka_eval` *returned* to the evaluator, in this process: the last outermost
-call made on the evaluating thread. A call the candidate makes from inside its
-experiment function is nested (ignored), and one from a thread it started is on
-another thread (ignored). The files are still written, for evaluators and people
-that read them.
+`run_shinka_eval` (this stand-in, or a real ShinkaEvolve's) *returned* to the
+evaluator, in this process: the last outermost call made on the evaluating thread.
+A call the candidate makes from inside its experiment function is nested (ignored),
+and one from a thread it started is on another thread (ignored). The files are
+still written, for evaluators and people that read them.
 
 This is the same trust the harness gives any evaluator: it shares a process with the
 candidate, so a candidate that patches this module's objects in memory is beyond
@@ -53,15 +53,16 @@ DEFAULT_METRICS_ON_ERROR: dict[str, Any] = {
 
 
 class _Returned:
-    """What the evaluator's own `run_shinka_eval` call returned, kept in memory."""
+    """What the evaluator's own `run_shinka_eval` call returned, kept in memory.
+
+    One per evaluation, held only by `evaluate_shinka_main` and its wrapper, never
+    in a module global a candidate could import and overwrite.
+    """
 
     def __init__(self) -> None:
-        self.owner: int | None = None  # the thread running the evaluator's `main`
+        self.owner = get_ident()  # the thread running the evaluator's `main`
         self.depth = 0
         self.result: tuple[dict[str, Any], bool, str | None] | None = None
-
-
-_returned = _Returned()
 
 
 def _load_program(program_path: str, name: str) -> Any:
@@ -185,7 +186,7 @@ def run_shinka_eval(
     return metrics, correct, error
 
 
-def _recording(function: Callable[..., Any]) -> Callable[..., Any]:
+def _recording(function: Callable[..., Any], returned: _Returned) -> Callable[..., Any]:
     """`function` (this stand-in or a real run_shinka_eval) that keeps what it returns.
 
     Only the outermost call on the evaluating thread counts: the candidate's own calls
@@ -194,19 +195,19 @@ def _recording(function: Callable[..., Any]) -> Callable[..., Any]:
 
     def recorded(*args: Any, **kwargs: Any) -> Any:
         current = get_ident()
-        mine = _returned.owner == current
-        outermost = mine and _returned.depth == 0
+        mine = returned.owner == current
+        outermost = mine and returned.depth == 0
         if mine:
-            _returned.depth += 1
+            returned.depth += 1
         try:
-            returned = function(*args, **kwargs)
+            answer = function(*args, **kwargs)
         finally:
             if mine:
-                _returned.depth -= 1
-        if outermost and isinstance(returned, tuple) and len(returned) == 3:
-            metrics, correct, error = returned
-            _returned.result = (dict(metrics), bool(correct), error)
-        return returned
+                returned.depth -= 1
+        if outermost and isinstance(answer, tuple) and len(answer) == 3:
+            metrics, correct, error = answer
+            returned.result = (dict(metrics), bool(correct), error)
+        return answer
 
     return recorded
 
@@ -318,17 +319,16 @@ def evaluate_shinka_main(program_path: str, workdir: str) -> EvaluationResult:
     main = getattr(evaluator, "main", None)
     if not callable(main):
         raise AttributeError("evaluate.py defines no main(program_path, results_dir)")
+    recorded = _Returned()
     if callable(getattr(evaluator, "run_shinka_eval", None)):
-        evaluator.run_shinka_eval = _recording(evaluator.run_shinka_eval)
-    _returned.owner, _returned.depth, _returned.result = get_ident(), 0, None
-    returned = main(program_path, results_dir)
-    captured, _returned.owner, _returned.result = _returned.result, None, None
-    if captured is not None:
-        return shinka_result(*captured)
-    if isinstance(returned, tuple) and len(returned) == 3 and isinstance(returned[0], dict):
-        return shinka_result(returned[0], bool(returned[1]), returned[2])
-    if isinstance(returned, dict):
-        return shinka_result(returned, True, None)
+        evaluator.run_shinka_eval = _recording(evaluator.run_shinka_eval, recorded)
+    answer = main(program_path, results_dir)
+    if recorded.result is not None:
+        return shinka_result(*recorded.result)
+    if isinstance(answer, tuple) and len(answer) == 3 and isinstance(answer[0], dict):
+        return shinka_result(answer[0], bool(answer[1]), answer[2])
+    if isinstance(answer, dict):
+        return shinka_result(answer, True, None)
     raise RuntimeError(
         "evaluate.py's main() finished without calling run_shinka_eval; evoforge takes the "
         "score from what run_shinka_eval returns (or main returning (metrics, correct, "

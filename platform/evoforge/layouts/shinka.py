@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from evoforge.folder_tasks import TaskFolderError, _function_names, _validated
+from evoforge.folder_tasks import TaskFolderError, _function_names, _validated, read_seed
 from evoforge.sandboxes.shinka_shim import EVALUATOR_ENV
 from evoforge.task import ArtifactFile, Task
 
@@ -75,7 +75,7 @@ def load(folder: Path) -> Task:
         "name": folder.name,
         "description": f"ShinkaEvolve task folder {folder.name}",
         "objective": _system_message(folder) or "Improve the program's combined_score.",
-        "files": [ArtifactFile(name=seed.name, seed=seed.read_text())],
+        "files": [ArtifactFile(name=seed.name, seed=read_seed(seed))],
         "evaluate": WRAPPER,
         "metric": "combined_score",
         # evaluate.py runs as a script in ShinkaEvolve, so its folder is on the path.
