@@ -328,7 +328,11 @@ def aggregate(results: list[EvaluationResult]) -> EvaluationResult:
 def logged_call(function: Any, candidate: Candidate, metric: str, example: Any = None) -> Any:
     """One evaluator call, with what it passed to GEPA's `oa.log` added to its feedback."""
     with gepa_shim.LogCapture() as capture:
-        result = normalize(call(function, candidate, example), metric)
+        try:
+            result = normalize(call(function, candidate, example), metric)
+        except BaseException as error:
+            error.oa_log = capture.text()  # type: ignore[attr-defined]  # see `failure`
+            raise
     logged = capture.text()
     if logged:
         result.feedback = "\n".join(part for part in (result.feedback, f"log: {logged}") if part)
@@ -410,12 +414,14 @@ def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str
         reason = f"{where} raised MemoryError: out of memory (the limit is {memory_mb} MB)"
     else:
         reason = f"{where} raised {traceback.format_exception_only(error)[-1].strip()}"
+    logged = getattr(error, "oa_log", "")  # what it passed to oa.log first
+    logged = f"\nlog: {logged[-TRACEBACK_CHARS:]}" if logged else ""
     return {
         "status": "failed",
         "score": None,
         "metrics": {},
         "instance_scores": None,
-        "feedback": text[-TRACEBACK_CHARS:],
+        "feedback": text[-TRACEBACK_CHARS:] + logged,
         "artifacts": {},
         "reason": reason[:1000],
         "stage": stage,

@@ -39,6 +39,19 @@ def test_oa_log_reaches_the_stored_feedback(tmp_path: Path, db_url: str) -> None
     assert "the limit should be near twelve" in seed.feedback
 
 
+def test_oa_log_before_a_crash_is_kept_with_the_traceback(tmp_path: Path, db_url: str) -> None:
+    files = dict(FIRST_PARAMETER_X)
+    files["evaluate.py"] = files["evaluate.py"].replace(
+        "return -abs", 'raise RuntimeError("no scorer")\n            return -abs'
+    )
+    folder = write(tmp_path, "crashing", files)
+    summary = run_offline(folder, db_url, evaluations=1)
+    seed = seed_of(db_url, summary["run_id"])
+    assert seed.status == "failed"
+    assert "RuntimeError: no scorer" in seed.feedback
+    assert "log: the limit read from the prompt was 40.0" in seed.feedback
+
+
 def test_example_and_opt_state_are_given_per_instance(tmp_path: Path, db_url: str) -> None:
     folder = write(tmp_path, "per_example", EXAMPLE_AND_OPT_STATE)
     summary = run_offline(folder, db_url)
