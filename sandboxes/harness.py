@@ -69,8 +69,8 @@ class Candidate:
         self.files: dict[str, str] = spec["files"]
         self.instances: list[Any] | None = spec.get("instances")
         # What an evaluator's first parameter gets when its name says nothing: `path`,
-        # `text`, `components` (always a dict), or `auto` (the path when it is the only
-        # parameter, OpenEvolve's `evaluate(p)`; otherwise the text, GEPA's `evaluate(x, example)`).
+        # `text`, `components` (always a dict), or `auto`: the text for a GEPA-shaped
+        # evaluator (`evaluate(x, example)`), else the path (OpenEvolve's `evaluate(p)`).
         self.first_argument: str = spec.get("candidate_argument") or "auto"
         self._texts: dict[str, str] | None = None
 
@@ -87,11 +87,10 @@ class Candidate:
 
         return Components(self._texts)
 
-    def first(self, parameter_count: int) -> Any:
-        """The value of an evaluator's first parameter when its name is not a known one."""
-        if self.first_argument == "path" or (
-            self.first_argument == "auto" and parameter_count == 1
-        ):
+    def first(self, gepa_shaped: bool) -> Any:
+        """The value of an evaluator's first parameter when its name is not a known one;
+        `gepa_shaped`: it also takes `example`, `opt_state` or `**kwargs`."""
+        if self.first_argument == "path" or (self.first_argument == "auto" and not gepa_shaped):
             return self.primary
         return self.text()
 
@@ -283,7 +282,9 @@ def call(function: Any, candidate: Candidate, example: Any = None) -> Any:
         if name in KNOWN_PARAMETERS:
             value = candidate.value(name, example)
         elif index == 0:
-            value = candidate.first(len(params))
+            value = candidate.first(
+                "example" in names or "opt_state" in names or takes_keywords(function)
+            )
         elif has_default:
             continue
         else:

@@ -106,3 +106,44 @@ def test_a_model_edits_one_component_and_sees_opt_state_feedback(
     best = max(evaluated(db_url, second["run_id"]), key=lambda view: view.fitness)
     assert best.files["system_prompt.txt"] == "Answer in at most 12 words.\n"
     assert best.files["examples.md"] == COMPONENTS["examples.md"]
+
+
+PATH_OR_TEXT = """
+    import os
+
+
+    def evaluate(p, extra=None):
+        return 1.0 if os.path.isfile(p) else 0.0, {"got": "a path" if os.path.isfile(p) else "text"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # OpenEvolve's `evaluate(program_path)` convention, whatever the name.
+        ({"initial_program.py": "X = 1\n", "evaluator.py": PATH_OR_TEXT}, "a path"),
+        ({"task.toml": 'files = ["prompt.txt"]\n', "prompt.txt": "n 1\n"}, "a path"),
+        (
+            {
+                "task.toml": 'files = ["prompt.txt"]\ninstances = [1]\n',
+                "prompt.txt": "n 1\n",
+                "evaluate.py": PATH_OR_TEXT.replace("extra=None", "example"),
+            },
+            "text",
+        ),
+        (
+            {
+                "task.toml": 'files = ["prompt.txt"]\ncandidate_argument = "text"\n',
+                "prompt.txt": "n 1\n",
+            },
+            "text",
+        ),
+    ],
+    ids=["openevolve-folder", "task-toml-default", "gepa-shaped", "task-toml-says-text"],
+)
+def test_the_layout_decides_whether_the_first_parameter_is_a_path_or_the_text(
+    tmp_path: Path, db_url: str, files: dict[str, str], expected: str
+) -> None:
+    folder = write(tmp_path, "convention", {"evaluate.py": PATH_OR_TEXT} | files)
+    summary = run_offline(folder, db_url, evaluations=1)
+    assert f"got: {expected}" in seed_of(db_url, summary["run_id"]).feedback

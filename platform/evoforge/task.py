@@ -118,9 +118,9 @@ class Task(BaseModel):
     """What the evaluator's first parameter receives when its name is not one evoforge
     knows (`evaluate(x)`): the primary file's `path`, the candidate's `text` (a dict
     by component name for several files), `components` (that dict even for one file,
-    as GEPA passes a dict seed), or `auto`: the path when it is the only parameter
-    (OpenEvolve's `evaluate(program_path)`), the text when others follow (GEPA's
-    `evaluate(x, example)`)."""
+    as GEPA passes a dict seed), or `auto`: the text when the evaluator also takes
+    GEPA's `example`, `opt_state` or `**kwargs` (`evaluate(x, example)`), else the
+    path (OpenEvolve's `evaluate(program_path)`)."""
     stages: list[Stage] = Field(default_factory=list)
     instances: list[Any] | None = None
     """The training instances: every evaluation during the search judges these."""
