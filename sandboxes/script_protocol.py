@@ -217,6 +217,28 @@ def _read_stdout(process: subprocess.Popen[bytes]) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
+PR_SET_DUMPABLE = 4
+
+
+def hide_this_process() -> None:
+    """Make this process non-dumpable before evaluate.sh starts.
+
+    The harness (this process) holds the result file's nonce in memory, and the
+    candidate runs as the same user further down the tree: while dumpable, it could
+    read `/proc/<harness>/mem` (or ptrace it) where no Yama policy forbids it, take
+    the nonce and write a result of its own. A non-dumpable process's memory is
+    closed to every process without CAP_SYS_PTRACE, which the sandbox has dropped.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise ScriptProtocolError(
+            f"cannot protect the harness from the candidate (prctl: errno "
+            f"{ctypes.get_errno()}), so evaluate.sh was not run"
+        )
+
+
 def evaluate(program_path: str, instances: list[Any] | None = None) -> EvaluationResult:
     """Run evaluate.sh on the candidate in this (already contained) process's place.
 
@@ -230,6 +252,7 @@ def evaluate(program_path: str, instances: list[Any] | None = None) -> Evaluatio
         raise ScriptProtocolError(f"evaluate.sh not found at {script!r}; reload the task folder")
     if not os.access(script, os.X_OK):
         raise ScriptProtocolError(f"{script} is not executable; run chmod +x on it")
+    hide_this_process()
     sys.stdout.flush()
     sys.stderr.flush()
     process = subprocess.Popen(

@@ -251,6 +251,38 @@ def test_forged_json_from_a_captured_candidate_never_reaches_the_result(
     assert (outcome.status, outcome.score) == ("ok", pytest.approx(-1.0)), outcome.reason
 
 
+NONCE_THIEF = """
+import os
+
+# Walk up through every evoforge harness process (they hold the result file's nonce),
+# pid 1 of the sandbox's namespace included, and try to read their memory.
+pid, opened = os.getppid(), 0
+while pid >= 1:
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        is_harness = b"harness" in handle.read()
+    if is_harness:
+        try:
+            with open(f"/proc/{pid}/mem", "rb"):
+                opened = 1
+        except OSError:
+            pass
+    if pid == 1:
+        break
+    with open(f"/proc/{pid}/stat") as handle:
+        pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+print(opened)
+"""
+
+
+def test_candidate_cannot_read_the_harness_memory_that_holds_the_nonce(
+    protocol_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    folder = write_protocol_folder(tmp_path, "thief")
+    outcome = evaluation(protocol_sandbox, folder, NONCE_THIEF)
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+    assert outcome.metrics["x"] == 0  # x = 1 would mean it opened the harness's memory
+
+
 def test_candidate_that_never_exits_is_killed_at_the_deadline(
     protocol_sandbox: Sandbox, tmp_path: Path
 ) -> None:
