@@ -330,9 +330,9 @@ def evaluate_shinka_main(program_path: str, workdir: str) -> EvaluationResult:
     if isinstance(answer, dict):
         return shinka_result(answer, True, None)
     raise RuntimeError(
-        "evaluate.py's main() finished without calling run_shinka_eval; evoforge takes the "
-        "score from what run_shinka_eval returns (or main returning (metrics, correct, "
-        "error)), never from metrics.json, which the candidate could write"
+        "evaluate.py's main() returned without calling run_shinka_eval; evoforge never "
+        "reads metrics.json (the candidate could write it): call run_shinka_eval, or end "
+        "main with `return metrics, correct, error`"
     )
 
 

@@ -454,6 +454,40 @@ def test_shinka_candidate_cannot_forge_its_metrics_files(tmp_path: Path, db_url:
     assert not any("forged" in c.feedback for c in evaluations)
 
 
+def test_shinka_main_that_only_writes_metrics_files_is_refused_naming_the_fix(
+    tmp_path: Path, db_url: str
+) -> None:
+    # The shape of examples/sine_approx_headless: main writes metrics.json itself.
+    # evoforge cannot tell that file from one the candidate wrote, so it never reads it.
+    folder = write_shinka(tmp_path)
+    (folder / "evaluate.py").write_text(
+        textwrap.dedent(
+            """
+            import json, os
+
+            def main(program_path, results_dir):
+                os.makedirs(results_dir, exist_ok=True)
+                with open(os.path.join(results_dir, "metrics.json"), "w") as f:
+                    json.dump({"combined_score": 1.0}, f)
+            """
+        )
+    )
+    result = run_cli("run", str(folder), "--db", db_url)
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "evaluate.py: main() writes its result only to files" in message
+    assert "end main with `return metrics, correct, error`" in message
+    assert "Traceback" not in result.stderr
+
+    # With that one line added, the same evaluator runs.
+    text = (folder / "evaluate.py").read_text()
+    (folder / "evaluate.py").write_text(
+        text + "    return {'combined_score': 0.5, 'text_feedback': 'returned'}, True, None\n"
+    )
+    summary = cli_json("run", str(folder), "--max-evaluations", "1", "--db", db_url)
+    assert summary["seed_score"] == pytest.approx(0.5)
+
+
 def _grow_radius(request: SeenRequest) -> Reply:
     old = re.search(r"^\tradius = (\S+?)\r?$", request.body["messages"][-1]["content"], re.M)
     assert old, "the prompt does not show the parent's radius"

@@ -63,12 +63,34 @@ def _system_message(folder: Path) -> str:
     return ""
 
 
+def _result_reaches_evoforge(evaluate: Path) -> bool:
+    """Whether main's result can come back in memory: it calls run_shinka_eval, or
+    `main` returns a value. Many ShinkaEvolve examples instead write metrics.json
+    themselves, a file the candidate could write too."""
+    tree = ast.parse(evaluate.read_text(), filename=str(evaluate))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "run_shinka_eval":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "run_shinka_eval":
+            return True
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "main":
+            return any(isinstance(n, ast.Return) and n.value for n in ast.walk(node))
+    return False
+
+
 def load(folder: Path) -> Task:
     evaluate = folder / "evaluate.py"
     if "main" not in _function_names(evaluate):
         raise TaskFolderError(
             f"{evaluate} defines no main(program_path, results_dir); add one that calls "
             "run_shinka_eval (ShinkaEvolve layout) or a task.toml"
+        )
+    if not _result_reaches_evoforge(evaluate):
+        raise TaskFolderError(
+            f"{evaluate}: main() writes its result only to files, which evoforge never "
+            "reads (the candidate could write them too); call run_shinka_eval, or end "
+            "main with `return metrics, correct, error`"
         )
     seed = _seeds(folder)[0]
     data = {
