@@ -534,3 +534,26 @@ def test_folder_matching_no_layout_lists_every_layout_and_its_files(
     ):
         assert needed in message
     assert "Traceback" not in result.stderr
+
+
+# -- the docker sandbox ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_both_layouts_run_in_the_docker_sandbox(tmp_path: Path, dockerd) -> None:  # noqa: ANN001
+    """There the folders are mounted elsewhere: the evaluator and its modules are found."""
+    from support.dockerd import TEST_IMAGE
+    from test_docker_runs import docker_config
+
+    config = docker_config(tmp_path, dockerd, TEST_IMAGE)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    for folder, seed_score in (
+        (write_skydiscover(tmp_path), 1000 / 130),
+        (write_shinka(tmp_path), 0.2),
+    ):
+        summary = cli_json(
+            "run", str(folder), "--sandbox", "docker", "--config", str(config),
+            "--max-evaluations", "3", "--seed", "1", "--db", db, timeout=300,
+        )  # fmt: skip
+        assert summary["evaluations"]["ok"] == 3, folder.name
+        assert summary["seed_score"] == pytest.approx(seed_score)
