@@ -65,13 +65,17 @@ class _Returned:
         self.result: tuple[dict[str, Any], bool, str | None] | None = None
 
 
-def _load_program(program_path: str, name: str) -> Any:
+def _load_program(program_path: str, name: str, register: bool = False) -> Any:
+    """Load a file as a module; `register` puts it in sys.modules first, as a script's
+    `__main__` is, for the dataclasses and pickling an evaluator may use."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(name, program_path)
     if spec is None or spec.loader is None:
         raise ImportError(f"could not load a module from {program_path}")
     module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -273,8 +277,8 @@ def shinka_result(metrics: dict[str, Any], correct: bool, error: str | None) -> 
     feedback = metrics.pop("text_feedback", "") or ""
     public = metrics.pop("public", None) or {}
     private = metrics.pop("private", None) or {}
-    shown = {**metrics, **(public if isinstance(public, dict) else {"public": public})}
-    score = shown.get("combined_score", 0.0)
+    score = metrics.get("combined_score", 0.0)  # top level only: `public` cannot set it
+    shown = {**(public if isinstance(public, dict) else {"public": public}), **metrics}
     result = EvaluationResult(
         score=float(score) if score is not None else None,
         metrics=shown,
@@ -315,7 +319,7 @@ def evaluate_shinka_main(program_path: str, workdir: str) -> EvaluationResult:
     if not any(isinstance(finder, _ShinkaShimFinder) for finder in sys.meta_path):
         install_shinka_shim()  # a harness that did not install it: same effect
     results_dir = tempfile.mkdtemp(prefix="shinka-results-", dir=os.path.dirname(workdir))
-    evaluator = _load_program(_evaluator_path(), "_evoforge_shinka_evaluate")
+    evaluator = _load_program(_evaluator_path(), "_evoforge_shinka_evaluate", register=True)
     main = getattr(evaluator, "main", None)
     if not callable(main):
         raise AttributeError("evaluate.py defines no main(program_path, results_dir)")
