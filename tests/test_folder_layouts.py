@@ -235,6 +235,14 @@ def test_skydiscover_candidate_cannot_write_into_the_evaluator_folder(
     assert all(c.score is not None and c.score <= 10.0 for c in stored(db_url, summary["run_id"]))
 
 
+def test_skydiscover_config_may_sit_in_the_evaluator_folder(tmp_path: Path) -> None:
+    folder = write_skydiscover(tmp_path)
+    (folder / "config.yaml").rename(folder / "evaluator" / "config.yaml")
+    task = load_task_folder(folder)
+    assert task.objective.startswith("You are an expert in database transaction")
+    assert [(s.name, s.threshold) for s in task.stages] == [("evaluate_stage1", 0.5)]
+
+
 def _move_spread(request: SeenRequest) -> Reply:
     old = re.search(r"^SPREAD = (\S+?)\r?$", request.body["messages"][-1]["content"], re.M)
     assert old, "the prompt does not show the parent's SPREAD"
