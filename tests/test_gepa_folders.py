@@ -6,6 +6,7 @@ litellm calls cross real HTTP to the scripted loopback model server.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,59 @@ def test_the_layout_decides_whether_the_first_parameter_is_a_path_or_the_text(
     folder = write(tmp_path, "convention", {"evaluate.py": PATH_OR_TEXT} | files)
     summary = run_offline(folder, db_url, evaluations=1)
     assert f"got: {expected}" in seed_of(db_url, summary["run_id"]).feedback
+
+
+# A stand-in for an installed gepa, shaped like gepa.gepa_launcher: a thread-local
+# log context that `log` writes to and the caller drains.
+INSTALLED_GEPA = {
+    "gepa/__init__.py": "",
+    "gepa/gepa_launcher.py": """
+        import io
+        import threading
+
+        _tls = threading.local()
+
+
+        class LogContext:
+            def __init__(self):
+                self._buffer = io.StringIO()
+
+            def write(self, text):
+                self._buffer.write(text)
+
+            def drain(self):
+                text = self._buffer.getvalue()
+                self._buffer = io.StringIO()
+                return text
+
+
+        def set_log_context(ctx):
+            _tls.context = ctx
+
+
+        def log(*args, sep=" ", end="\\n"):
+            ctx = getattr(_tls, "context", None)
+            if ctx is not None:
+                ctx.write(sep.join(str(a) for a in args) + end)
+    """,
+    "gepa/optimize_anything.py": """
+        from gepa.gepa_launcher import LogContext, log, set_log_context
+
+        INSTALLED = True
+    """,
+}
+
+
+def test_an_installed_gepa_wins_and_its_log_is_captured(tmp_path: Path, db_url: str) -> None:
+    evaluate = FIRST_PARAMETER_X["evaluate.py"].replace(
+        'oa.log(f"the limit',
+        'oa.log("installed:", getattr(oa, "INSTALLED", False))\n            oa.log(f"the limit',
+    )
+    folder = write(tmp_path, "installed", {**FIRST_PARAMETER_X, "evaluate.py": evaluate})
+    (folder / "gepa").mkdir()
+    for name, text in INSTALLED_GEPA.items():
+        (folder / name).write_text(textwrap.dedent(text).lstrip("\n"))
+    summary = run_offline(folder, db_url, evaluations=1)
+    feedback = seed_of(db_url, summary["run_id"]).feedback
+    assert "installed: True" in feedback
+    assert "the limit read from the prompt was 40.0" in feedback
