@@ -74,6 +74,7 @@ def test_components_are_keyed_by_name_whatever_their_extension(tmp_path: Path, d
     assert "components: examples,system_prompt" in seed.feedback
     assert "full file names: work" in seed.feedback
     assert "example given: False" in seed.feedback  # single-task search: no example
+    assert seed.metrics["shots"] == 2.0  # GEPA's side_info["scores"] are metrics
 
 
 def test_a_model_sees_the_oa_log_text_and_its_diff_is_scored(tmp_path: Path, db_url: str) -> None:

@@ -9,7 +9,7 @@ Accepted return values, so users can bring evaluators written for other tools:
   mean of the numeric metrics; an `error` key marks the candidate invalid;
 * a number (GEPA `optimize_anything`): the score;
 * a `(score, side_info)` tuple (GEPA): side_info, a dict or text, becomes metrics and
-  feedback the proposer sees.
+  feedback the proposer sees; its `"scores"` dict (GEPA's objectives) becomes metrics.
 """
 
 from __future__ import annotations
@@ -102,7 +102,11 @@ def _from_side_info(score: Any, side_info: Any) -> EvaluationResult:
         text_parts = []
         for key, value in side_info.items():
             num = _number(value) if not isinstance(value, str) else None
-            if num is not None:
+            if key == "scores" and isinstance(value, dict):
+                # GEPA's multi-objective scores: metrics a strategy can use as objectives.
+                numbers = {str(k): _number(v) for k, v in value.items()}
+                result.metrics.update({k: v for k, v in numbers.items() if v is not None})
+            elif num is not None:
                 result.metrics[str(key)] = num
             else:
                 text_parts.append(f"{key}: {value}")

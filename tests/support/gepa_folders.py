@@ -79,6 +79,7 @@ COMPONENTS = {
                 "components": ",".join(sorted(candidate)),
                 "full file names": "work" if same else "differ",
                 "example given": str(example is not None or "example" in kwargs),
+                "scores": {{"shots": shots}},
             }}
     """,
 }
