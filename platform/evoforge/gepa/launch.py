@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,12 @@ def launch(
         background=background,
         name=getattr(config, "name", None),
     )
+    if ignored:
+        warnings.warn(
+            f"evoforge does not use these GEPA settings: {', '.join(sorted(ignored))} "
+            "(docs/writing-tasks.md lists what it reads)",
+            stacklevel=3,
+        )
     chosen = {k: v for k, v in from_config.items() if v is not None}
     if valset:
         chosen["select_on"] = "validation"
