@@ -247,6 +247,7 @@ class DockerSandbox:
             "evaluate": task_folders.evaluate,
             "candidate_argument": job.candidate_argument,
             "metric": job.metric,
+            "score_excludes": job.score_excludes,
             "stages": task_folders.stages,
             "instances": job.instances,
             "python_path": task_folders.python_path,

@@ -341,7 +341,12 @@ def logged_call(function: Any, candidate: Candidate, metric: str, example: Any =
 
 
 def evaluate_with(reference: str, candidate: Candidate, metric: str) -> EvaluationResult:
-    function = resolve(reference)
+    try:
+        function = resolve(reference)
+    except Exception as error:
+        # Before any candidate code: no proposal can fix this (see `failure`).
+        error.evoforge_loading = reference  # type: ignore[attr-defined]
+        raise
     example = [has_default for name, _, has_default in parameters(function) if name == "example"]
     if candidate.instances is None and example and not example[0]:
         raise ValueError(f"{reference} takes `example`, but the task declares no instances")
@@ -379,9 +384,13 @@ def run_cascade(spec: dict[str, Any], candidate: Candidate) -> dict[str, Any]:
         artifacts.update(result.artifacts)
         if result.feedback:
             feedback.append(result.feedback)
+        score = result.score
+        if result.score_from_metrics and result.valid:
+            # OpenEvolve's fitness: every stage's metrics so far, merged.
+            score = score_from_metrics(metrics, metric, spec.get("score_excludes", ()))
         payload: dict[str, Any] = {
             "status": "ok",
-            "score": result.score,
+            "score": score,
             "metrics": metrics,
             "instance_scores": result.instance_scores,
             "feedback": "\n".join(feedback),
@@ -409,6 +418,9 @@ def failure(stage: str | None, error: BaseException, memory_mb: Any) -> dict[str
 
     text = "".join(traceback.format_exception(error))
     where = f"stage {stage!r}" if stage else "evaluate"
+    loading = getattr(error, "evoforge_loading", None)
+    if loading is not None:
+        where = f"{EVALUATOR_NOT_LOADED} {loading}"
     if isinstance(error, SystemExit):
         reason = f"{where} called sys.exit({error.code!r})"
     elif isinstance(error, MemoryError):
@@ -466,8 +478,13 @@ def main(argv: list[str]) -> int:
     boot(spec.get("boot"))
     if spec.get("isolate") is not None and not isolate(spec["isolate"]):
         return FAILED_ISOLATION
-    global EvaluationResult, normalize, gepa_shim
-    from evoforge.result import EvaluationResult, normalize
+    global EvaluationResult, normalize, score_from_metrics, gepa_shim, EVALUATOR_NOT_LOADED
+    from evoforge.result import (
+        EVALUATOR_NOT_LOADED,
+        EvaluationResult,
+        normalize,
+        score_from_metrics,
+    )
     from evoforge.sandboxes import gepa_shim
     from evoforge.sandboxes.openevolve_shim import install_openevolve_shim
     from evoforge.sandboxes.result_file import write_result

@@ -240,6 +240,7 @@ class ProcessSandbox:
             "evaluate": job.evaluate,
             "candidate_argument": job.candidate_argument,
             "metric": job.metric,
+            "score_excludes": job.score_excludes,
             "stages": [stage.model_dump() for stage in job.stages],
             "instances": job.instances,
             "python_path": [str(Path(p).absolute()) for p in job.python_path],

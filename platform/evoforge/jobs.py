@@ -26,6 +26,7 @@ class EvaluationJob(BaseModel):
     evaluate: str
     candidate_argument: CandidateArgument = "auto"
     metric: str = "score"
+    score_excludes: list[str] = Field(default_factory=list)
     stages: list[Stage] = Field(default_factory=list)
     instances: list[Any] | None = None
     resources: Resources = Field(default_factory=Resources)
@@ -50,6 +51,7 @@ class EvaluationJob(BaseModel):
             evaluate=task.evaluate,
             candidate_argument=task.candidate_argument,
             metric=task.metric,
+            score_excludes=task.score_excludes,
             stages=task.stages,
             instances=task.instances,
             resources=task.resources,

@@ -11,6 +11,12 @@ from typing import Any, Literal
 
 from evoforge.task import Task
 
+SCREEN_STAGE = "minibatch"
+"""The stage a search strategy's screen runs under (`pareto`'s minibatch): its score
+says whether a child earns the full evaluation, and is never the child's result. A
+task's own cascade stages are different: where one stops a candidate, its score is
+the candidate's result, as in OpenEvolve."""
+
 ProposalStatus = Literal["accepted", "duplicate", "rejected", "failed"]
 PROPOSAL_STATUSES: tuple[str, ...] = ("accepted", "duplicate", "rejected", "failed")
 """How a proposal ended: a new child (`accepted`), a child identical to an earlier one
@@ -41,11 +47,20 @@ class CandidateView:
     """Training score per instance, for strategies that keep instance specialists."""
     stage: str | None = None
     """The cascade stage the evaluation stopped at (None: it ran to the end)."""
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    """What the evaluator attached (OpenEvolve's `EvaluationResult.artifacts`); read
+    only for a proposal's parents, since prompts show them and nothing else does."""
 
     @property
     def complete(self) -> bool:
         """Valid and judged on everything: not stopped early by a cascade stage."""
         return self.status == "ok" and self.score is not None and self.stage is None
+
+    @property
+    def scored(self) -> bool:
+        """Valid with a score that is its result: complete, or stopped by one of the
+        task's cascade stages (OpenEvolve's rule), but not merely screened."""
+        return self.status == "ok" and self.score is not None and self.stage != SCREEN_STAGE
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ import math
 
 TYPE_CHECKING = False  # `typing` is slow to import, and this module loads per evaluation
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
+
+EVALUATOR_NOT_LOADED = "loading the evaluator"
+"""How a failure's reason starts when the evaluator itself could not be imported:
+before any candidate code ran, so no proposal can fix it."""
 
 _FIELDS = ("score", "metrics", "feedback", "instance_scores", "artifacts", "valid", "reason")
 
@@ -47,6 +52,9 @@ class EvaluationResult:
         self.artifacts = dict(artifacts or {})
         self.valid = valid
         self.reason = reason
+        # True where the score was read off the metrics (a dict or OpenEvolve result),
+        # so a cascade can read it again off every stage's metrics merged.
+        self.score_from_metrics = False
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
@@ -88,12 +96,26 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _score_from_metrics(metrics: dict[str, Any], metric: str) -> float | None:
+def score_from_metrics(
+    metrics: dict[str, Any], metric: str, excludes: Sequence[str] = ()
+) -> float | None:
+    """The score a metrics dict stands for: `metric`, `combined_score` or `score`,
+    else the mean of the numeric metrics other than `excludes` (OpenEvolve leaves its
+    MAP-Elites feature dimensions out), or of all numeric ones if none is left.
+    Flags (booleans) and text are not scores, as in OpenEvolve."""
     for key in (metric, "combined_score", "score"):
         if key in metrics:
             return _number(metrics[key])
-    numeric = [n for k, v in metrics.items() if k != "error" and (n := _number(v)) is not None]
-    return sum(numeric) / len(numeric) if numeric else None
+    numeric = {
+        key: number
+        for key, value in metrics.items()
+        if key != "error"
+        and not isinstance(value, (bool, str))
+        and (number := _number(value)) is not None
+    }
+    kept = [number for key, number in numeric.items() if key not in excludes]
+    kept = kept or list(numeric.values())
+    return sum(kept) / len(kept) if kept else None
 
 
 def _from_side_info(score: Any, side_info: Any) -> EvaluationResult:
@@ -123,7 +145,8 @@ def normalize(value: Any, metric: str = "score") -> EvaluationResult:
     elif isinstance(value, dict):
         metrics = dict(value)
         error = metrics.pop("error", None)
-        result = EvaluationResult(score=_score_from_metrics(metrics, metric), metrics=metrics)
+        result = EvaluationResult(score=score_from_metrics(metrics, metric), metrics=metrics)
+        result.score_from_metrics = True
         if error:
             result.valid, result.reason = False, str(error)
     elif isinstance(value, tuple) and len(value) == 2:
@@ -132,10 +155,11 @@ def normalize(value: Any, metric: str = "score") -> EvaluationResult:
         metrics = dict(value.metrics)
         error = metrics.pop("error", None)
         result = EvaluationResult(
-            score=_score_from_metrics(metrics, metric),
+            score=score_from_metrics(metrics, metric),
             metrics=metrics,
             artifacts=dict(getattr(value, "artifacts", {}) or {}),
         )
+        result.score_from_metrics = True
         if error:
             result.valid, result.reason = False, str(error)
     elif _number(value) is not None and not isinstance(value, (str, list)):

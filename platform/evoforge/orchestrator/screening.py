@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from evoforge.proposals import SCREEN_STAGE
 from evoforge.protocols import Screen
 from evoforge.task import Stage, Task
-
-MINIBATCH_STAGE = "minibatch"
 
 
 def instance_key(instance: Any, index: int) -> str:
@@ -26,5 +25,5 @@ def minibatch_stage(task: Task, screen: Screen) -> Stage | None:
     if not screen.instances or len(chosen) != len(screen.instances):
         return None
     return Stage(
-        name=MINIBATCH_STAGE, function=task.evaluate, threshold=screen.floor, instances=chosen
+        name=SCREEN_STAGE, function=task.evaluate, threshold=screen.floor, instances=chosen
     )

@@ -13,12 +13,12 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evoforge.jobs import EVALUATION_STATUSES, EvaluationOutcome
-from evoforge.proposals import CandidateView
+from evoforge.proposals import SCREEN_STAGE, CandidateView
 from evoforge.store.errors import StoreError
 from evoforge.store.models import Candidate, Evaluation, LineageEdge, Run, utcnow
 from evoforge.store.portable import finite, json_safe, text
@@ -155,8 +155,9 @@ class CandidateQueries:
                     .values(status="evaluated")
                     .execution_options(**NO_SYNC)
                 )
-                # A cascade that stopped early scored part of the work: never the best.
-                if outcome.status == "ok" and score is not None and outcome.stage is None:
+                # A screen's score is not a result; a task's cascade stage's is (as in
+                # OpenEvolve), so a seed stopped at stage 1 still has a seed score.
+                if outcome.status == "ok" and score is not None and outcome.stage != SCREEN_STAGE:
                     _note_valid_score(session, run_id, candidate_id, kind, score)
         except IntegrityError:
             if self._has_evaluation(candidate_id):
@@ -265,12 +266,20 @@ class CandidateQueries:
                     Evaluation.run_id == run_id,
                     Evaluation.status == "ok",
                     Evaluation.score.is_not(None),
-                    Evaluation.stage.is_(None),
+                    _not_screened(),
                 )
                 .order_by(order, Evaluation.seq)
                 .limit(k)
             ).all()
         return [view_from_row(row) for row in found]
+
+    def candidate_artifacts(self, candidate_id: str) -> dict[str, Any]:
+        """The artifacts its evaluator attached ({} when none, or not evaluated yet)."""
+        with self._db.session() as session:
+            found = session.scalar(
+                select(Evaluation.artifacts_json).where(Evaluation.candidate_id == candidate_id)
+            )
+        return dict(found or {})
 
     def _has_evaluation(self, candidate_id: str) -> bool:
         with self._db.session() as session:
@@ -307,6 +316,12 @@ def view_query(evaluated: bool = False) -> Select[Any]:
     if evaluated:
         return query.join(Evaluation, Evaluation.candidate_id == Candidate.id)
     return query.outerjoin(Evaluation, Evaluation.candidate_id == Candidate.id)
+
+
+def _not_screened() -> ColumnElement[bool]:
+    """Evaluations whose score is a result: complete, or stopped by a task's cascade
+    stage, but not a strategy's screen (`SCREEN_STAGE`)."""
+    return or_(Evaluation.stage.is_(None), Evaluation.stage != SCREEN_STAGE)
 
 
 def log_tail(column: Any, chars: int = LOG_TAIL_CHARS) -> ColumnElement[str]:

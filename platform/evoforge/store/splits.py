@@ -136,7 +136,7 @@ class SplitQueries:
                 views[view.id] = view
         for cid, names in roles.items():
             row: dict[str, Any] = {"candidate_id": cid, "roles": names}
-            row["train"] = views[cid].score if views[cid].complete else None
+            row["train"] = views[cid].score if views[cid].scored else None
             for split in ("validation", "test"):
                 found = scores.get(cid, {}).get(split)
                 row[split] = found["score"] if found and found["status"] == "ok" else None
