@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evoforge.config import ConfigError, RunConfig, build_config
+from evoforge.config import ConfigError, RunConfig, build_config, layer_task_defaults
 from evoforge.executors.gpu_slots import parse_gpus
 from evoforge.folder_tasks import load_task_folder
 from evoforge.objectives import select_objective
@@ -32,8 +33,9 @@ class RunOutcome:
     summary: dict[str, Any]
 
 
-def resolve_task(name_or_folder: str | Path | Task) -> Task:
-    """A registered task by name, or a task folder by path."""
+def resolve_task(name_or_folder: str | Path | Task, openevolve_config: Path | None = None) -> Task:
+    """A registered task by name, or a task folder by path (`openevolve_config`
+    replaces an OpenEvolve folder's own `config.yaml`)."""
     if isinstance(name_or_folder, Task):
         return name_or_folder
     text = str(name_or_folder)
@@ -44,9 +46,28 @@ def resolve_task(name_or_folder: str | Path | Task) -> Task:
     if path.exists():
         if not path.is_dir():
             raise PluginError(f"{path} is not a task folder: give the folder that holds it")
-        return load_task_folder(path)  # one matching no layout: the error lists them all
+        # A folder matching no layout: the error lists them all.
+        return load_task_folder(path, openevolve_config)
     known = ", ".join(sorted(tasks)) or "none"
     raise PluginError(f"no task or folder named {text!r}; registered tasks: {known}")
+
+
+def settings_notes(task: Task, proposer: str | None) -> list[str]:
+    """What a run should say once about its folder's own config: the settings it
+    ignores, and models it will not call unless asked to."""
+    notes = []
+    if task.settings_ignored:
+        notes.append(
+            f"{task.name}: config settings with no meaning in evoforge, ignored: "
+            + ", ".join(task.settings_ignored)
+        )
+    models = [m.get("model", "") for m in task.run_defaults.get("llm", {}).get("models", [])]
+    if models and proposer != "llm":
+        notes.append(
+            f"{task.name}: its config names models ({', '.join(models)}); this run uses the "
+            f"offline proposer: add --proposer llm (or --model) to call them"
+        )
+    return notes
 
 
 def create_run(task: Task, config: RunConfig, database: Database) -> str:
@@ -135,7 +156,10 @@ def run_task(
     """Run a task end to end; options are RunConfig or Budget fields (e.g. max_evaluations),
     or `gpus` (ids like `[0, 1]` or `"0,1"`; empty for none; default: this machine's)."""
     resolved = resolve_task(task)
-    run_config = build_config(config or {}, options)
+    for note in settings_notes(resolved, options.get("proposer") or (config or {}).get("proposer")):
+        warnings.warn(note, stacklevel=2)
+    base = layer_task_defaults(resolved.run_defaults, config or {}, options.get("proposer"))
+    run_config = build_config(base, options)
     database = open_database(db)
     run_id = create_run(resolved, run_config, database)
     return execute_run(database, run_id)

@@ -64,6 +64,17 @@ class RunConfig(BaseModel):
         description="which score picks the run's exported best where the task has a "
         "validation split",
     )
+    keep_going: bool = Field(
+        default=False,
+        description="search on even when the seed's evaluation fails in a way no proposal "
+        "can fix (a missing module, an evaluator that cannot load, a timeout)",
+    )
+    max_code_length: int | None = Field(
+        default=None,
+        gt=0,
+        description="refuse a proposed child whose files hold more characters than this "
+        "(OpenEvolve's max_code_length)",
+    )
     validate_top: int = Field(
         default=5,
         gt=0,
@@ -94,7 +105,12 @@ class ConfigError(ValueError):
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML or YAML run config into a plain dict of RunConfig fields."""
+    """Read a TOML or YAML run config into a plain dict of RunConfig fields.
+
+    An OpenEvolve config (`config_phase_1.yaml`) is translated
+    (`evoforge.layouts.openevolve_config`): its run options, with its model settings
+    under `_openevolve` for `layer_task_defaults`, which uses them for an llm run.
+    """
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     text = path.read_text()
@@ -107,7 +123,45 @@ def load_config_file(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of run options")
+    from evoforge.layouts.openevolve_config import is_openevolve_config, read_settings
+
+    if is_openevolve_config(data):
+        settings = read_settings(data)
+        return {**settings.run, OPENEVOLVE_KEY: {"llm": settings.llm, "path": str(path)}}
     return data
+
+
+OPENEVOLVE_KEY = "_openevolve"
+"""Where `load_config_file` keeps what an OpenEvolve config says beyond run options."""
+
+
+def _deep_merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(low)
+    for key, value in high.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def layer_task_defaults(
+    defaults: dict[str, Any], base: dict[str, Any], proposer: str | None = None
+) -> dict[str, Any]:
+    """The run options: a task folder's own settings (`Task.run_defaults`) under the
+    config file's `base` (flags go over both, in `build_config`).
+
+    Model settings, from the folder or an OpenEvolve `--config`, are used only when the
+    run's proposer is `llm` (`proposer` is the one a flag chose, if any): a folder never
+    switches a run to a paid model by itself.
+    """
+    file_part = dict(base)
+    openevolve = file_part.pop(OPENEVOLVE_KEY, {})
+    merged = _deep_merge(defaults.get("run", {}), file_part)
+    llm = _deep_merge(defaults.get("llm", {}), openevolve.get("llm", {}))
+    if llm and (proposer or merged.get("proposer")) == "llm":
+        merged["proposer_options"] = _deep_merge(llm, merged.get("proposer_options") or {})
+    return merged
 
 
 def build_config(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:

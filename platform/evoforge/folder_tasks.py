@@ -59,8 +59,11 @@ def is_task_folder(path: Path) -> bool:
     )
 
 
-def load_task_folder(path: Path) -> Task:
-    """The task a folder holds, in the first layout it matches (most specific first)."""
+def load_task_folder(path: Path, openevolve_config: Path | None = None) -> Task:
+    """The task a folder holds, in the first layout it matches (most specific first).
+
+    `openevolve_config` replaces an OpenEvolve or SkyDiscover folder's `config.yaml`
+    (a run's `--config config_phase_1.yaml`)."""
     from evoforge.layouts import container_protocol, shinka, skydiscover
 
     folder = path.resolve()
@@ -71,9 +74,9 @@ def load_task_folder(path: Path) -> Task:
     if (folder / "task.py").is_file():
         return _from_task_py(folder)
     if (folder / "evaluator.py").is_file():
-        return _from_openevolve(folder)
+        return _from_openevolve(folder, config_file=openevolve_config)
     if skydiscover.matches(folder):  # Python evaluator.py: runs without Docker
-        return skydiscover.load(folder)
+        return skydiscover.load(folder, openevolve_config)
     if container_protocol.matches(folder):  # evaluate.sh, any language; after SkyDiscover
         return container_protocol.load(folder)  # whose folders carry both
     if shinka.matches(folder):
@@ -219,24 +222,28 @@ def _from_task_py(folder: Path) -> Task:
     return _validated(data, where)
 
 
-def _openevolve_config(folder: Path) -> dict[str, Any]:
-    config = folder / "config.yaml"
+def _openevolve_config(config: Path) -> dict[str, Any]:
     if not config.is_file():
         return {}
-    import yaml
+    from evoforge.layouts.openevolve_config import read_yaml
 
     try:
-        data = yaml.safe_load(config.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise TaskFolderError(f"{config}: not valid YAML ({exc}); fix the syntax") from exc
-    return data if isinstance(data, dict) else {}
+        return read_yaml(config)
+    except ValueError as exc:
+        raise TaskFolderError(str(exc)) from exc
 
 
 def _from_openevolve(
-    folder: Path, evaluator: Path | None = None, config_folder: Path | None = None
+    folder: Path,
+    evaluator: Path | None = None,
+    config_folder: Path | None = None,
+    config_file: Path | None = None,
 ) -> Task:
     """OpenEvolve's layout; SkyDiscover's (evoforge.layouts.skydiscover) differs only in
-    where `evaluator.py` and `config.yaml` sit, so it passes them here."""
+    where `evaluator.py` and `config.yaml` sit, so it passes them here. `config_file`
+    replaces the folder's `config.yaml` (OpenEvolve's `--config config_phase_1.yaml`)."""
+    from evoforge.layouts.openevolve_config import read_settings
+
     evaluator = evaluator or folder / "evaluator.py"
     programs = sorted(p for p in folder.glob("initial_program.*") if p.is_file())
     if not programs:
@@ -245,7 +252,8 @@ def _from_openevolve(
             "(OpenEvolve layout) or a task.toml"
         )
     functions = _function_names(evaluator)
-    config = _openevolve_config(config_folder or folder)
+    config = _openevolve_config(config_file or (config_folder or folder) / "config.yaml")
+    settings = read_settings(config)
     evaluator_cfg = config.get("evaluator", {}) or {}
     stage_names = [f"evaluate_stage{i}" for i in (1, 2, 3)]
     chain: list[str] = []
@@ -266,11 +274,10 @@ def _from_openevolve(
         )
         for i, name in enumerate(chain[:-1])
     ]
-    prompt = config.get("prompt", {}) or {}
     data = {
         "name": folder.name,
         "description": f"OpenEvolve task folder {folder.name}",
-        "objective": prompt.get("system_message", "") or "Improve the program's combined_score.",
+        "objective": settings.task.get("objective") or "Improve the program's combined_score.",
         "files": [ArtifactFile(name=programs[0].name, seed=read_seed(programs[0]))],
         "evaluate": f"{evaluator}:{chain[-1]}",
         "candidate_argument": "path",
@@ -278,7 +285,11 @@ def _from_openevolve(
         "metric": "combined_score",
         "python_path": [str(folder)],
         "source": str(folder),
+        "score_excludes": settings.task.get("score_excludes", []),
+        "features": settings.task.get("features", []),
+        "run_defaults": {"run": settings.run, "llm": settings.llm},
+        "settings_ignored": settings.ignored,
     }
-    if "timeout" in evaluator_cfg:
-        data["resources"] = {"timeout_s": float(evaluator_cfg["timeout"])}
+    if "timeout_s" in settings.task:
+        data["resources"] = {"timeout_s": settings.task["timeout_s"]}
     return _validated(data, evaluator)

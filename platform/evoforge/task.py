@@ -133,6 +133,9 @@ class Task(BaseModel):
     direction: Direction = "maximize"
     metric: str = "score"
     features: list[str] = Field(default_factory=list)
+    score_excludes: list[str] = Field(default_factory=list)
+    """Metrics left out when a score is read off a metrics dict as the mean of its
+    numbers (OpenEvolve leaves out its MAP-Elites feature dimensions)."""
     resources: Resources = Field(default_factory=Resources)
     reference_score: float | None = None
     reference_note: str = ""
@@ -145,6 +148,12 @@ class Task(BaseModel):
     objectives: dict[str, Objective] = Field(default_factory=dict)
     """Alternative goals, most wanted first; a run with no `--objective` takes the
     first one this machine can run (see `evoforge.objectives`)."""
+    run_defaults: dict[str, Any] = Field(default_factory=dict)
+    """Run options the task's folder asks for (an OpenEvolve `config.yaml`): `run` holds
+    RunConfig fields, `llm` the llm proposer's options; a run config file and flags
+    override them (`evoforge.config.layer_task_defaults`)."""
+    settings_ignored: list[str] = Field(default_factory=list)
+    """Settings of the folder's config that have no meaning here, so a run can say so."""
     objective_name: str | None = None
     """Which of `objectives` this copy of the task is judged by (set by `with_objective`)."""
 

@@ -16,8 +16,10 @@ from evoforge.cli.sandbox import sandbox_app
 from evoforge.cli.ui import ui
 from evoforge.cli.worker import worker
 from evoforge.config import (
+    OPENEVOLVE_KEY,
     build_config,
     gpu_option,
+    layer_task_defaults,
     load_config_file,
     model_proposer_options,
     parse_assignments,
@@ -170,12 +172,22 @@ def run(
             "(default: $EVOFORGE_BROKER)"
         ),
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="run config file (TOML or YAML)")] = None,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            "--keep-going",
+            help="search on even when the seed fails in a way no proposal can fix",
+        ),
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="run config file (TOML or YAML; an OpenEvolve config.yaml too)"),
+    ] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Start an evolution run on a task or a task folder."""
-    from evoforge.api import create_run, resolve_task
+    from evoforge.api import create_run, resolve_task, settings_notes
     from evoforge.store.database import open_database
 
     overrides = {
@@ -197,11 +209,17 @@ def run(
         "objective": objective,
         "task_env": guard(lambda: parse_assignments(task_env, "--task-env")),
         "select_on": select_on,
+        "keep_going": keep_going or None,
     }
     from_file = guard(lambda: load_config_file(config)) if config else {}
+    # An OpenEvolve --config stands in for the folder's own config.yaml, as there.
+    openevolve = config if OPENEVOLVE_KEY in from_file else None
+    resolved = guard(lambda: resolve_task(task, openevolve))
+    chosen = proposer or ("llm" if model else None)
+    layered = layer_task_defaults(resolved.run_defaults, from_file, chosen)
     base = guard(
         lambda: model_proposer_options(
-            from_file,
+            layered,
             proposer=proposer,
             models=model,
             api_base=api_base,
@@ -210,7 +228,8 @@ def run(
         )
     )
     run_config = guard(lambda: build_config(base, overrides))
-    resolved = guard(lambda: resolve_task(task))
+    for note in settings_notes(resolved, run_config.proposer):
+        err_console.print(note, highlight=False)
     database = guard(lambda: open_database(db))
     run_id = guard(lambda: create_run(resolved, run_config, database))
     if not as_json:

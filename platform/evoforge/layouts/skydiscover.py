@@ -37,13 +37,16 @@ def matches(folder: Path) -> bool:
     return (folder / EVALUATOR_FOLDER / "evaluator.py").is_file()
 
 
-def load(folder: Path) -> Task:
+def load(folder: Path, config_file: Path | None = None) -> Task:
     evaluator_folder = folder / EVALUATOR_FOLDER
     # config.yaml sits beside the seed in SkyDiscover's benchmarks; accept it in
     # evaluator/ too, where some copies of the layout keep it.
     config_folder = folder if (folder / "config.yaml").is_file() else evaluator_folder
     task = _from_openevolve(
-        folder, evaluator=evaluator_folder / "evaluator.py", config_folder=config_folder
+        folder,
+        evaluator=evaluator_folder / "evaluator.py",
+        config_folder=config_folder,
+        config_file=config_file,
     )
     return task.model_copy(
         update={

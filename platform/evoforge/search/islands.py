@@ -85,10 +85,16 @@ class IslandStrategy:
         migration_interval: int = 20,
         feature_bins: int = 10,
         inspirations: int = 3,
+        migration_rate: float | None = None,
+        population_size: int | None = None,
         **options: Any,
     ) -> None:
         if islands < 1:
             raise ValueError("islands must be at least 1")
+        if migration_rate is not None and not 0 < migration_rate <= 1:
+            raise ValueError("migration_rate must lie in (0, 1]")
+        if population_size is not None and population_size < islands:
+            raise ValueError("population_size must be at least the number of islands")
         if not 0 <= exploration + exploitation <= 1:
             raise ValueError("exploration + exploitation must lie between 0 and 1")
         self.seed = seed_candidate
@@ -96,6 +102,10 @@ class IslandStrategy:
         self.exploitation = exploitation
         self.archive_size = archive_size
         self.migration_interval = migration_interval
+        self.migration_rate = migration_rate
+        # OpenEvolve's population_size, shared out: each island keeps at most this many
+        # elites, dropping its worst (never its best) to admit a better one.
+        self.island_capacity = population_size // islands if population_size else None
         self.inspiration_count = inspirations
         self.grid = FeatureGrid(tuple(task.features) or DEFAULT_FEATURES, feature_bins)
         self.islands = [Island(i) for i in range(islands)]
@@ -161,15 +171,31 @@ class IslandStrategy:
         self.grid.observe(candidate)
         island = self.islands[candidate.island % len(self.islands)]
         island.place(self.grid.cell(candidate), candidate)
+        self._trim(island)
         self._archive(candidate)
         if self.migration_interval and self.admitted % self.migration_interval == 0:
             self._migrate()
 
+    def _trim(self, island: Island) -> None:
+        if self.island_capacity is None:
+            return
+        while len(island.elites) > self.island_capacity:
+            cell = min(
+                island.elites, key=lambda c: (island.elites[c].fitness, -island.elites[c].seq)
+            )
+            del island.elites[cell]
+
+    def _emigrants(self, island: Island) -> list[CandidateView]:
+        """The island's best, or its top `migration_rate` share (at least one)."""
+        ranked = sorted(island.members(), key=lambda c: (-c.fitness, c.seq))
+        count = 1 if self.migration_rate is None else round(self.migration_rate * len(ranked))
+        return ranked[: max(1, count)]
+
     def _migrate(self) -> None:
-        """Ring migration: each island's best joins the next island."""
-        bests = [island.best() for island in self.islands]
-        for index, best in enumerate(bests):
-            if best is None:
-                continue
+        """Ring migration: each island's best (or top share) joins the next island."""
+        leaving = [self._emigrants(island) for island in self.islands]
+        for index, emigrants in enumerate(leaving):
             target = self.islands[(index + 1) % len(self.islands)]
-            target.place(self.grid.cell(best), best)
+            for candidate in emigrants:
+                target.place(self.grid.cell(candidate), candidate)
+            self._trim(target)

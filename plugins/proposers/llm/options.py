@@ -24,10 +24,14 @@ _KEY_FIX = (
 )
 
 
+_NOT_SECRETS = frozenset({"api_key_env", "max_tokens"})
+"""Option names that contain a secret word but hold none (a variable's name, a count)."""
+
+
 def _refuse_secrets(data: dict[str, Any], where: str) -> None:
     for key in data:
         lowered = str(key).lower()
-        if lowered != "api_key_env" and any(word in lowered for word in _SECRET_WORDS):
+        if lowered not in _NOT_SECRETS and any(word in lowered for word in _SECRET_WORDS):
             raise ValueError(f"{where} sets {key!r}, which looks like a credential; {_KEY_FIX}")
 
 
@@ -110,6 +114,12 @@ class LLMOptions(BaseModel):
     inspirations: int = Field(default=3, ge=0, description="inspirations shown in the prompt")
     failures: int = Field(default=3, ge=0, description="recent failed attempts shown")
     feedback_chars: int = Field(default=2000, gt=0, description="evaluator feedback kept per item")
+    artifact_chars: int = Field(
+        default=20 * 1024,
+        ge=0,
+        description="the parent's evaluator artifacts shown, in all (OpenEvolve's "
+        "max_artifact_bytes; 0 leaves them out)",
+    )
     env_file: str | None = Field(default=".env", description="loaded into the environment if found")
 
     @model_validator(mode="before")
