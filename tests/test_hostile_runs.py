@@ -130,9 +130,12 @@ def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
             "evaluate.py": EVALUATE,
         },
     )
+    # A seed that times out would stop the run at once (no proposal can fix a deadline
+    # every child shares): --keep-going has it search on, so each status is recorded.
     summary = cli_json(
-        "run", str(folder), "--max-evaluations", "2", "--seed", "0", "--db", db_url, timeout=120
-    )
+        "run", str(folder), "--max-evaluations", "2", "--seed", "0", "--keep-going",
+        "--db", db_url, timeout=120,
+    )  # fmt: skip
     counts = summary["evaluations"]
     assert summary["status"] == "finished"
     assert counts["total"] == 2, counts

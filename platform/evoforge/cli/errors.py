@@ -11,6 +11,7 @@ from rich.console import Console
 from evoforge.config import ConfigError
 from evoforge.export import ExportError
 from evoforge.folder_tasks import TaskFolderError
+from evoforge.orchestrator.seed_check import SeedUnusable
 from evoforge.plugin_manager import PluginError
 from evoforge.proposals import ProposerUnavailable
 from evoforge.protocols import ExecutorUnavailable, SandboxUnavailable
@@ -27,6 +28,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     SandboxUnavailable,
     ExecutorUnavailable,
     ProposerUnavailable,
+    SeedUnusable,
 )
 """Errors whose message already names the fix: printed as they are, never a traceback."""
 

@@ -22,6 +22,7 @@ from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.orchestrator.budget import Progress, stop_reason
 from evoforge.orchestrator.pacing import ProposalPacer
 from evoforge.orchestrator.screening import minibatch_stage
+from evoforge.orchestrator.seed_check import SeedUnusable, unusable_seed
 from evoforge.orchestrator.splits import SplitScorer
 from evoforge.plugin_manager import registry
 from evoforge.proposals import (
@@ -167,6 +168,9 @@ class Orchestrator:
 
     async def _run(self) -> None:
         seed_view = await self._ensure_seed_evaluated()
+        unusable = unusable_seed(seed_view, self.task)
+        if unusable is not None and not self.config.keep_going:
+            raise SeedUnusable(unusable)
         self._build_parts(seed_view)
         self._replay()
         self.queue.extend(self.repo.pending_candidates(self.run_id))
@@ -266,7 +270,7 @@ class Orchestrator:
 
     def _count(self, view: CandidateView) -> bool:
         self.progress.evaluations += 1
-        improved = view.complete and self.task.is_better(view.score, self.progress.best_score)
+        improved = view.scored and self.task.is_better(view.score, self.progress.best_score)
         if improved:
             self.progress.best_score = view.score
             self.progress.since_improvement = 0
@@ -288,18 +292,34 @@ class Orchestrator:
 
     async def _propose(self, pending: _Pending) -> Proposal:
         selection = pending.selection
+        mate = selection.crossover_with
         request = ProposalRequest(
             task=self.task,
-            parent=selection.parent,
+            parent=self._with_artifacts(selection.parent),
             inspirations=selection.inspirations,
-            crossover_with=selection.crossover_with,
+            crossover_with=mate and self._with_artifacts(mate),
             recent_failures=pending.recent_failures,
             recent_rejections=pending.recent_rejections,
             seed=self._rng(pending.seq).getrandbits(63),
             generation=selection.parent.generation + 1,
             island=selection.island,
         )
-        return await self.proposer.propose(request)
+        proposal = await self.proposer.propose(request)
+        limit = self.config.max_code_length
+        size = sum(len(text) for text in proposal.files.values())
+        if limit is not None and size > limit:
+            raise ProposalRejected(
+                f"{proposal.kind}: the child holds {size} characters, over the run's "
+                f"max_code_length of {limit}; keep the program shorter",
+                proposal.calls,
+                kind=proposal.kind,
+            )
+        return proposal
+
+    def _with_artifacts(self, view: CandidateView) -> CandidateView:
+        """The parent as a prompt shows it: with what its evaluator attached."""
+        artifacts = self.repo.candidate_artifacts(view.id)
+        return replace(view, artifacts=artifacts) if artifacts else view
 
     def _on_proposed(self, pending: _Pending, finished: asyncio.Task[Proposal]) -> None:
         parent = pending.selection.parent

@@ -12,6 +12,7 @@ inspirations yet, no failures), so a template needs no conditionals.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -31,7 +32,7 @@ PLACEHOLDERS: dict[str, str] = {
     "first_file": "the name of the artifact's first file",
     "file_names": "the artifact's file names, comma separated",
     "parent_evaluation": "the parent's score, status and metrics",
-    "feedback": "the evaluator's feedback on the parent: text, reason, stderr tail",
+    "feedback": "the evaluator's feedback on the parent: text, reason, stderr tail, artifacts",
     "inspirations": "other good versions with their scores (evolve blocks only)",
     "failures": "recent failed evaluations and rejected proposals with their reasons",
     "other_files": "crossover: the second parent's files",
@@ -134,6 +135,7 @@ class PromptContext:
     inspirations: int
     failures: int
     feedback_chars: int
+    artifact_chars: int = 20 * 1024
 
     def values(self) -> dict[str, str]:
         task = self.request.task
@@ -175,9 +177,25 @@ class PromptContext:
             parts.append(tail(view.feedback, self.feedback_chars))
         if view.log_tail.strip():
             parts.append("stderr (end):\n" + tail(view.log_tail, self.feedback_chars))
+        artifacts = self._artifacts(view)
+        if artifacts:
+            parts.append(artifacts)
         if not parts:
             return ""
         return "# Evaluator feedback\n" + "\n\n".join(parts)
+
+    def _artifacts(self, view: CandidateView) -> str:
+        """What the evaluator attached, each under its name, cut to `artifact_chars` in
+        all (the end of each kept: that is where tracebacks and summaries are)."""
+        if not view.artifacts or self.artifact_chars <= 0:
+            return ""
+        share = max(200, self.artifact_chars // len(view.artifacts))
+        sections = []
+        for name in sorted(view.artifacts)[: max(1, self.artifact_chars // 200)]:
+            value = view.artifacts[name]
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            sections.append(f"## {name}\n{tail(text, share)}")
+        return "Artifacts:\n" + "\n".join(sections)
 
     def _inspirations(self) -> str:
         chosen = [

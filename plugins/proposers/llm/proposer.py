@@ -96,6 +96,7 @@ class LLMProposer:
             inspirations=self.options.inspirations,
             failures=self.options.failures,
             feedback_chars=self.options.feedback_chars,
+            artifact_chars=self.options.artifact_chars,
         )
         messages = [
             {"role": "system", "content": render(self.templates["system"], context)},
