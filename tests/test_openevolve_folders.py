@@ -50,7 +50,8 @@ def test_candidates_stopped_at_stage_one_have_its_metrics_and_the_run_a_best(
 
 def _with_api_base(folder: Path, api_base: str) -> None:
     config = folder / "config.yaml"
-    config.write_text(config.read_text().replace("http://127.0.0.1:9/v1", api_base))
+    if config.is_file():
+        config.write_text(config.read_text().replace("http://127.0.0.1:9/v1", api_base))
 
 
 @pytest.mark.slow
@@ -222,3 +223,23 @@ def test_a_seed_failing_in_its_own_code_is_left_to_the_search(
     summary = cli_json("run", str(folder), "--max-evaluations", "4", "--db", db_url)
     assert summary["evaluations"]["total"] == 4
     assert summary["evaluations"]["failed"] >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()))
+def test_each_openevolve_fixture_runs_offline_and_with_a_careful_model(
+    name: str, tmp_path: Path, db_url: str
+) -> None:
+    folder = _copy(name, tmp_path)
+    offline = cli_json("run", str(folder), "--max-evaluations", "3", "--db", db_url)
+    assert offline["evaluations"]["total"] == 3 and offline["seed_score"] is not None
+    with ScriptedModelServer(default=CarefulModel(seed=11)) as server:
+        _with_api_base(folder, server.api_base)
+        with_model = cli_json(
+            "run", str(folder), "--model", "openai/careful", "--api-base", server.api_base,
+            "--mode-weights", "diff=1,full=1,crossover=1", "--max-evaluations", "4",
+            "--db", db_url,
+        )  # fmt: skip
+    assert with_model["evaluations"]["total"] == 4
+    proposals = _repo(db_url).list_proposals(with_model["run_id"])
+    assert [p["reason"] for p in proposals if p["status"] not in ("accepted", "duplicate")] == []
