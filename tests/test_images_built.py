@@ -60,6 +60,9 @@ def test_shipped_cpu_dockerfile_builds_and_evaluates_with_its_own_python(
 ) -> None:
     output = build(dockerd, "cpu", "--base", debian_image, "--tag", CPU_TAG)
     assert f"built {CPU_TAG}" in output
+    client = dockerd.client()
+    assert client.images.get(CPU_TAG).attrs["Config"]["User"] == "65534:65534"
+    client.close()
     tmp_path.chmod(0o755)
     evaluator = tmp_path / "evaluate.py"
     evaluator.write_text(
