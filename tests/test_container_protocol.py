@@ -117,6 +117,20 @@ def test_folder_with_a_python_evaluator_too_takes_the_python_route(tmp_path: Pat
     assert load_task_folder(folder).evaluate.endswith("evaluator.py:evaluate")
 
 
+def test_naming_the_evaluator_folder_chooses_evaluate_sh_over_evaluator_py(
+    tmp_path: Path,
+) -> None:
+    folder = write_protocol_folder(
+        tmp_path,
+        "both",
+        extra={"evaluator/evaluator.py": "def evaluate(program_path):\n    return 1.0\n"},
+    )
+    assert is_task_folder(folder / "evaluator")
+    task = load_task_folder(folder / "evaluator")
+    assert (task.name, task.evaluate) == ("both", SCRIPT_EVALUATE)
+    assert task.seed_files() == {"initial_program.py": SEED}
+
+
 def test_folder_without_a_seed_program_says_what_to_add(tmp_path: Path) -> None:
     folder = write_protocol_folder(tmp_path, "no_seed")
     (folder / "initial_program.py").unlink()

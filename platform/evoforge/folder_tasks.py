@@ -55,6 +55,7 @@ def is_task_folder(path: Path) -> bool:
         or (path / "evaluator.py").is_file()
         or skydiscover.matches(path)
         or container_protocol.matches(path)
+        or container_protocol.is_evaluator_folder(path)
         or shinka.matches(path)
     )
 
@@ -69,6 +70,8 @@ def load_task_folder(path: Path, openevolve_config: Path | None = None) -> Task:
     folder = path.resolve()
     if not folder.is_dir():
         raise TaskFolderError(f"{path} is not a folder")
+    if container_protocol.is_evaluator_folder(folder):  # FOLDER/evaluator: evaluate.sh chosen
+        return container_protocol.load(folder.parent)
     if (folder / "task.toml").is_file():
         return _from_toml(folder)
     if (folder / "task.py").is_file():

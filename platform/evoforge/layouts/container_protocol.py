@@ -15,13 +15,15 @@ end of a run the best candidates are scored again with MODE=test, the authoritat
 evaluation SkyDiscover runs at publish time; every evaluation during the search
 passes MODE=train.
 
-When `evaluator/` also holds a Python `evaluator.py` (most of SkyDiscover's own
-benchmarks: their evaluate.sh only calls it through SkyDiscover's wrapper), the folder
-is read by the SkyDiscover Python layout (evoforge.layouts.skydiscover) instead: that
-route runs under either sandbox with no image to build, while these benchmarks'
-evaluate.sh scripts call `/benchmark/evaluator.py`, a path that exists only inside
-their image. This module takes the folders whose evaluator is the script itself
-(any language), where evaluate.sh is the only way in.
+When `evaluator/` also holds a Python `evaluator.py` (all of SkyDiscover's own
+benchmarks: their evaluate.sh only calls it through SkyDiscover's wrapper), `evoforge
+run FOLDER` reads it through the SkyDiscover Python layout (evoforge.layouts.skydiscover)
+instead: that route runs under either sandbox with no image to build, while these
+benchmarks' evaluate.sh scripts call `/benchmark/evaluator.py`, a path that exists only
+inside their image. `evoforge run FOLDER/evaluator` chooses evaluate.sh and the image
+(with the docker sandbox, the benchmark's own dependencies), as SkyDiscover's command
+line does when given the evaluator folder. A folder whose evaluator is the script
+itself (any language) is read here either way.
 """
 
 from __future__ import annotations
@@ -46,6 +48,20 @@ NEEDS = "initial_program.* next to evaluator/evaluate.sh (and evaluator/Dockerfi
 
 def matches(folder: Path) -> bool:
     return (evaluator_folder(folder) / "evaluate.sh").is_file()
+
+
+def is_evaluator_folder(path: Path) -> bool:
+    """`FOLDER/evaluator` itself, given to `evoforge run`: the script route, chosen.
+
+    As in SkyDiscover, whose command line takes `evaluator/` for the container route
+    and `evaluator.py` for the Python one, naming the evaluator folder picks
+    evaluate.sh even where an `evaluator.py` beside it would be read first.
+    """
+    return (
+        path.name == "evaluator"
+        and (path / "evaluate.sh").is_file()
+        and any(p.is_file() for p in path.parent.glob("initial_program.*"))
+    )
 
 
 def _config(folder: Path) -> dict[str, Any]:
