@@ -88,8 +88,13 @@ def build_task_image(
     on_line: Callable[[str], None] = lambda line: None,
     network: str | None = None,
 ) -> str:
-    """Build `folder/evaluator/Dockerfile` with `evaluator/` as context; returns the tag."""
+    """Build `folder/evaluator/Dockerfile` with `evaluator/` as context; returns the tag.
+
+    `folder` may also be the evaluator folder itself, as `evoforge run` accepts it.
+    """
     folder = folder.resolve()
+    if folder.name == EVALUATOR and not evaluator_folder(folder).is_dir():
+        folder = folder.parent
     evaluator = evaluator_folder(folder)
     dockerfile = evaluator / "Dockerfile"
     for needed in (dockerfile, evaluator / "evaluate.sh"):

@@ -385,9 +385,10 @@ def test_sh_and_awk_evaluator_evolves_in_its_own_image_under_docker(
     from support.dockerd import TEST_IMAGE
 
     folder = write_protocol_folder(tmp_path, "awk_docker")
-    built = run_cli(
-        "sandbox", "build", str(folder), "--base", TEST_IMAGE, "--docker-host", dockerd.base_url
-    )
+    built = run_cli(  # the evaluator folder names the same image as the task folder
+        "sandbox", "build", str(folder / "evaluator"), "--base", TEST_IMAGE,
+        "--docker-host", dockerd.base_url,
+    )  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert f"built {task_image_tag(folder)}" in built.stdout
     db = f"sqlite:///{tmp_path / 'store.db'}"

@@ -1,10 +1,11 @@
 """A real Debian base image for build tests, made with debootstrap instead of a registry.
 
 No image registry is reachable from the test machines, but Debian's package archive
-is. `debootstrap --variant=minbase --include=python3,python3-pip bookworm` makes a root
-with the interpreter the shipped Dockerfiles call (`python3`, `python3 -m pip`) in
-about two minutes; the root is kept as a tarball under a cache folder outside the
-repository, one per day, so later runs that day only `docker import` it (seconds).
+is. `debootstrap --variant=minbase` with python3, python3-pip and python-is-python3
+makes a root with the interpreter the shipped Dockerfiles call (`python3`, `python3 -m
+pip`, and SkyDiscover's scripts' `python`) in about three minutes; the root is kept
+as a tarball under a cache folder outside the repository, one per day (and per package
+list), so later runs that day only `docker import` it (seconds).
 
 This machine's CA bundle is copied into the root, as a site's own base images carry
 the site's CA: where a proxy inspects TLS, the shipped Dockerfile's `pip install`
@@ -18,6 +19,7 @@ Debian's python3 refuses `pip install` into the system (PEP 668); the image sets
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import shutil
 import subprocess
@@ -25,8 +27,10 @@ from pathlib import Path
 
 DEBIAN_IMAGE = "evoforge-test:debian"
 SUITE = "bookworm"
-PACKAGES = "python3,python3-pip"
-PREFIX = f"debian-{SUITE}-python3-"
+# python-is-python3: `python` on PATH, as in the python:*-slim images SkyDiscover's
+# evaluate.sh scripts were written for.
+PACKAGES = "python3,python3-pip,python-is-python3"
+PREFIX = f"debian-{SUITE}-{hashlib.sha256(PACKAGES.encode()).hexdigest()[:8]}-"
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
@@ -72,7 +76,7 @@ def root_tarball() -> Path:
     )
     shutil.rmtree(root, ignore_errors=True)
     partial.rename(today)
-    for old in folder.glob(f"{PREFIX}*.tar"):
+    for old in folder.glob("debian-*.tar"):
         if old != today:
             old.unlink()
     return today
