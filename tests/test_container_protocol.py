@@ -333,6 +333,13 @@ def test_evaluator_that_breaks_is_failed_with_its_last_words(
     assert "cannot open dataset.csv" in outcome.stderr
 
 
+def test_evaluate_sh_that_is_not_executable_names_the_fix(tmp_path: Path) -> None:
+    folder = write_protocol_folder(tmp_path, "not_executable")
+    (folder / "evaluator" / "evaluate.sh").chmod(0o644)
+    outcome = evaluation(ProcessSandbox(), folder, SEED)
+    failed_with(outcome, "is not executable; run chmod +x on it")
+
+
 def test_process_left_behind_holding_stdout_does_not_hold_the_evaluation(
     protocol_sandbox: Sandbox, tmp_path: Path
 ) -> None:
