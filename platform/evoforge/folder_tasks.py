@@ -1,17 +1,20 @@
 """Tasks from plain folders, so users can bring work without writing a package.
 
-Three layouts are read:
+The layouts read here:
 
 * evoforge's own: ``task.toml`` (or ``task.py`` defining ``TASK`` or ``task()``) next to
   ``evaluate.py`` and the seed files;
 * OpenEvolve's: ``initial_program.*`` with EVOLVE-BLOCK markers and ``evaluator.py``
   whose ``evaluate(program_path)`` (or ``evaluate_stage1/2/3`` cascade) returns metrics;
-  ``config.yaml`` is read for the system message and cascade thresholds when present;
+  ``config.yaml`` is read key by key (`evoforge.layouts.openevolve_config`);
 * GEPA-style evaluators (``evaluate(candidate)`` returning a score or
   ``(score, side_info)``) work in either layout: the harness fills parameters by name,
   and the first one gets the candidate whatever its name. An ``evaluate.py`` that
   imports ``gepa`` is taken at its word: its first parameter gets the candidate's text
   (``candidate_argument = "text"``) unless ``task.toml`` says otherwise.
+
+SkyDiscover/ADRS, its container protocol and ShinkaEvolve have modules of their own
+in `evoforge.layouts`; `load_task_folder` tries every layout, most specific first.
 """
 
 from __future__ import annotations
