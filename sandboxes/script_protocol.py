@@ -188,33 +188,41 @@ def read_report(
     return to_result(parse_stdout(stdout, truncated))
 
 
-def _read_stdout(process: subprocess.Popen[bytes]) -> tuple[bytes, bool]:
-    """Everything evaluate.sh writes on its stdout pipe, up to the limit.
+def _read_output(process: subprocess.Popen[bytes]) -> tuple[bytes, bool, str]:
+    """evaluate.sh's stdout up to the limit, whether it passed it, and its last stderr line.
 
-    Reads until EOF, or until evaluate.sh has exited and nothing more arrives: a
-    process it left behind may hold the pipe open for ever, and must not hold the
-    evaluation until its deadline.
+    stderr is passed on to the harness's own (which the sandbox captures, capped), and
+    its tail kept for the reason. Reads until EOF, or until evaluate.sh has exited and
+    nothing more arrives: a process it left behind may hold the pipes open for ever,
+    and must not hold the evaluation until its deadline.
     """
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
+    assert process.stdout is not None and process.stderr is not None
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
     chunks: list[bytes] = []
     size = 0
+    err_tail = b""
     with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while True:
+        selector.register(out_fd, selectors.EVENT_READ)
+        selector.register(err_fd, selectors.EVENT_READ)
+        while selector.get_map():
             exited = process.poll() is not None
-            if not selector.select(DRAIN_S if exited else 0.5):
-                if exited:
-                    break
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
+            ready = selector.select(DRAIN_S if exited else 0.5)
+            if not ready and exited:
                 break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > STDOUT_LIMIT:
-                return b"".join(chunks), True
-    return b"".join(chunks), False
+            for key, _ in ready:
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(key.fd)
+                elif key.fd == err_fd:
+                    os.write(2, chunk)
+                    err_tail = (err_tail + chunk)[-4096:]
+                else:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > STDOUT_LIMIT:
+                        return b"".join(chunks), True, ""
+    lines = err_tail.decode("utf-8", "replace").strip().splitlines()
+    return b"".join(chunks), False, lines[-1][:300] if lines else ""
 
 
 PR_SET_DUMPABLE = 4
@@ -244,8 +252,8 @@ def evaluate(program_path: str, instances: list[Any] | None = None) -> Evaluatio
 
     Called by the harness inside the process sandbox, so evaluate.sh and everything it
     starts inherit the sandbox's namespaces, read-only host, rlimits and deadline.
-    Its stdout is a pipe only this function reads; its stderr is the harness's, which
-    the sandbox captures for the person reading the evaluation.
+    Its stdout is a pipe only this function reads; its stderr is passed on to the
+    harness's, which the sandbox captures for the person reading the evaluation.
     """
     script = os.environ.pop(SCRIPT_ENV, "")
     if not script or not os.path.isfile(script):
@@ -259,13 +267,15 @@ def evaluate(program_path: str, instances: list[Any] | None = None) -> Evaluatio
         [script, program_path, mode_for(instances)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=os.path.dirname(script),
     )
     try:
-        stdout, truncated = _read_stdout(process)
+        stdout, truncated, last_words = _read_output(process)
     finally:
         process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
     if truncated:
         process.kill()
     returncode = process.wait()
-    return read_report(stdout, returncode, truncated=truncated)
+    return read_report(stdout, returncode, last_words, truncated=truncated)

@@ -329,7 +329,7 @@ def test_evaluator_that_breaks_is_failed_with_its_last_words(
     broken = "#!/bin/sh\necho 'cannot open dataset.csv' >&2\nexit 3\n"
     folder = write_protocol_folder(tmp_path, "broken", broken)
     outcome = evaluation(protocol_sandbox, folder, SEED)
-    failed_with(outcome, "evaluate.sh exited 3")
+    failed_with(outcome, "evaluate.sh exited 3 (the evaluator itself failed): cannot open")
     assert "cannot open dataset.csv" in outcome.stderr
 
 
