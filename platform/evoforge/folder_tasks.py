@@ -161,7 +161,8 @@ def _seed_files(folder: Path, names: list[str], where: Path) -> list[ArtifactFil
     return files
 
 
-def _validated(data: dict[str, Any], where: Path) -> Task:
+def validated_task(data: dict[str, Any], where: Path) -> Task:
+    """The task `data` describes, or a `TaskFolderError` naming the field and `where`."""
     try:
         return Task.model_validate(data)
     except ValidationError as exc:
@@ -196,7 +197,7 @@ def _from_toml(folder: Path) -> Task:
     data.setdefault("name", folder.name)
     data.setdefault("python_path", [str(folder)])
     data["source"] = str(folder)
-    return _validated(data, where)
+    return validated_task(data, where)
 
 
 def _prompt_files(folder: Path) -> dict[str, str]:
@@ -225,7 +226,7 @@ def _from_task_py(folder: Path) -> Task:
     data.setdefault("python_path", [str(folder)])
     data["source"] = str(folder)
     data.setdefault("name", folder.name)
-    return _validated(data, where)
+    return validated_task(data, where)
 
 
 def _openevolve_config(config: Path) -> dict[str, Any]:
@@ -298,4 +299,4 @@ def _from_openevolve(
     }
     if "timeout_s" in settings.task:
         data["resources"] = {"timeout_s": settings.task["timeout_s"]}
-    return _validated(data, evaluator)
+    return validated_task(data, evaluator)

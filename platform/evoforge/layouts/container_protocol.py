@@ -3,7 +3,7 @@
 The folder a SkyDiscover (ADRS) benchmark ships::
 
     initial_program.py          the seed; EVOLVE-BLOCK markers are honoured
-    config.yaml                 optional: prompt.system_message, evaluator.timeout
+    config.yaml                 optional: read as an OpenEvolve config.yaml
     evaluator/Dockerfile        builds the image evaluate.sh runs in
     evaluator/evaluate.sh       evaluate.sh PROGRAM_PATH [MODE] -> one JSON object
     evaluator/...               whatever evaluate.sh needs (evaluator.py, data, ...)
@@ -31,9 +31,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from evoforge.folder_tasks import TaskFolderError
+from evoforge.folder_tasks import TaskFolderError, read_seed, validated_task
+from evoforge.layouts.openevolve_config import OpenEvolveSettings, read_settings, read_yaml
 from evoforge.sandboxes.script_protocol import SCRIPT_ENV, SCRIPT_EVALUATE
 from evoforge.sandboxes.task_images import evaluator_folder, task_image_tag
 from evoforge.task import ArtifactFile, Task
@@ -64,18 +63,16 @@ def is_evaluator_folder(path: Path) -> bool:
     )
 
 
-def _config(folder: Path) -> dict[str, Any]:
-    """config.yaml's mapping, or {} (its LLM and search settings are SkyDiscover's own)."""
+def _settings(folder: Path) -> OpenEvolveSettings:
+    """config.yaml read as for OpenEvolve folders: its run options apply, its
+    cascade settings have no meaning here (the script is the whole evaluation)."""
     config = folder / "config.yaml"
     if not config.is_file():
-        return {}
-    import yaml
-
+        return read_settings({})
     try:
-        data = yaml.safe_load(config.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ScriptFolderError(f"{config}: not valid YAML ({exc}); fix the syntax") from exc
-    return data if isinstance(data, dict) else {}
+        return read_settings(read_yaml(config))
+    except ValueError as exc:
+        raise ScriptFolderError(str(exc)) from exc
 
 
 def load(path: Path) -> Task:
@@ -87,28 +84,22 @@ def load(path: Path) -> Task:
         raise ScriptFolderError(
             f"{folder} has evaluator/evaluate.sh but no initial_program.*; add the seed program"
         )
-    config = _config(folder)
-    prompt = config.get("prompt") or {}
-    evaluator = config.get("evaluator") or {}
+    settings = _settings(folder)
     resources: dict[str, Any] = {"image": task_image_tag(folder)}
-    if isinstance(evaluator, dict) and evaluator.get("timeout"):
-        resources["timeout_s"] = float(evaluator["timeout"])
-    objective = prompt.get("system_message") if isinstance(prompt, dict) else None
+    if "timeout_s" in settings.task:
+        resources["timeout_s"] = settings.task["timeout_s"]
     data = {
         "name": folder.name,
         "description": f"container-protocol task folder {folder.name} (evaluator/evaluate.sh)",
-        "objective": objective or "Improve the program's combined_score.",
-        "files": [ArtifactFile(name=programs[0].name, seed=programs[0].read_text())],
+        "objective": settings.task.get("objective") or "Improve the program's combined_score.",
+        "files": [ArtifactFile(name=programs[0].name, seed=read_seed(programs[0]))],
         "evaluate": SCRIPT_EVALUATE,
         "metric": "combined_score",
         "test_instances": ["test"],
         "resources": resources,
         "env": {SCRIPT_ENV: str(script)},
         "source": str(folder),
+        "run_defaults": {"run": settings.run, "llm": settings.llm},
+        "settings_ignored": settings.ignored,
     }
-    try:
-        return Task.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "task"
-        raise ScriptFolderError(f"{folder}: {field}: {first['msg']}") from exc
+    return validated_task(data, folder)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from evoforge.folder_tasks import TaskFolderError, _function_names, _validated, read_seed
+from evoforge.folder_tasks import TaskFolderError, _function_names, read_seed, validated_task
 from evoforge.sandboxes.shinka_shim import EVALUATOR_ENV
 from evoforge.task import ArtifactFile, Task
 
@@ -105,4 +105,4 @@ def load(folder: Path) -> Task:
         "env": {EVALUATOR_ENV: str(evaluate)},
         "source": str(folder),
     }
-    return _validated(data, evaluate)
+    return validated_task(data, evaluate)
