@@ -175,3 +175,18 @@ def test_seed_with_nothing_to_mutate_stops_with_the_reason(tmp_path: Path, db_ur
     assert summary["status"] == "finished"
     assert summary["evaluations"]["total"] == 1
     assert "numeric literal" in summary["stop_reason"]
+
+
+def test_a_misspelt_task_toml_key_is_named_when_the_run_starts(tmp_path: Path, db_url: str) -> None:
+    folder = write_folder_task(
+        tmp_path,
+        "typo",
+        {
+            "task.toml": 'files = ["program.py"]\ndirecton = "minimize"\n',
+            "program.py": PROGRAM,
+            "evaluate.py": "import runpy\n\ndef evaluate(p):\n    return runpy.run_path(p)['X']\n",
+        },
+    )
+    result = run_cli("run", str(folder), "--max-evaluations", "2", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    assert "ignored: direction" not in result.stderr and "ignored: directon" in result.stderr

@@ -197,6 +197,8 @@ def _from_toml(folder: Path) -> Task:
     data.setdefault("name", folder.name)
     data.setdefault("python_path", [str(folder)])
     data["source"] = str(folder)
+    # A misspelt key would otherwise vanish: the run names it once, as for config.yaml.
+    data["settings_ignored"] = sorted(set(data) - set(Task.model_fields))
     return validated_task(data, where)
 
 
