@@ -132,6 +132,20 @@ def test_the_loader_rejects_malformed_traces(tmp_path: Path, document: object, f
     assert fault in str(raised.value)
 
 
+def test_a_folder_of_traces_may_hold_other_json_but_a_broken_trace_still_stops_it(
+    tmp_path: Path,
+) -> None:
+    trace = {"metadata": {"gap_seconds": 600}, "data": [0, 1, 0]}
+    (tmp_path / "zone_a.json").write_text(json.dumps(trace), "utf-8")
+    # The public folder's window list is JSON, and no trace.
+    windows = {"about": "windows", "windows": [{"trace": "zone_a", "start_tick": 0}]}
+    (tmp_path / "leaderboard_windows.json").write_text(json.dumps(windows), "utf-8")
+    assert [t.name for t in traces.load_folder(tmp_path)] == ["zone_a"]
+    (tmp_path / "zone_b.json").write_text(json.dumps({"data": [0, 1]}), "utf-8")
+    with pytest.raises(traces.TraceFormatError, match="zone_b: missing the 'metadata'"):
+        traces.load_folder(tmp_path)
+
+
 def test_the_loader_rejects_invalid_json(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("{not json", "utf-8")

@@ -64,10 +64,21 @@ def load_trace(path: str | Path) -> Trace:
     return parse_trace(document, path.stem)
 
 
+def _is_trace_document(path: Path) -> bool:
+    """Whether a JSON file sets out to be a trace: the public folder also holds other
+    JSON (the leaderboard's window list), which holds neither `metadata` nor `data`.
+    A file with either is a trace, and a malformed one still stops the load."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError:
+        return True  # `load_trace` says what is wrong with it
+    return not isinstance(document, dict) or "metadata" in document or "data" in document
+
+
 def load_folder(folder: str | Path) -> list[Trace]:
     """Every `*.json` trace in a folder, sorted by name so fits are reproducible."""
     folder = Path(folder)
-    paths = sorted(folder.glob("*.json"))
+    paths = [path for path in sorted(folder.glob("*.json")) if _is_trace_document(path)]
     if not paths:
         raise FileNotFoundError(f"no *.json traces in {folder}")
     return [load_trace(path) for path in paths]
