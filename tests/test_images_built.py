@@ -22,7 +22,8 @@ from evoforge.jobs import EvaluationJob
 from evoforge.sandboxes.container import DockerSandbox
 from evoforge.task import Resources
 
-CPU_TAG = "evoforge-sandbox:cpu-debian"  # not :cpu, whose absence other tests rely on
+# Not :cpu or :cuda, whose absence other tests rely on.
+TAGS = {"cpu": "evoforge-sandbox:cpu-debian", "cuda": "evoforge-sandbox:cuda-debian"}
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +54,21 @@ def build(dockerd, *args: str) -> str:  # noqa: ANN001
 
 
 @pytest.mark.slow
-def test_shipped_cpu_dockerfile_builds_and_evaluates_with_its_own_python(
+@pytest.mark.parametrize("image", ["cpu", "cuda"])
+def test_shipped_dockerfile_builds_and_evaluates_with_its_own_python(
+    image: str,
     dockerd,  # noqa: ANN001
     debian_image: str,
     tmp_path: Path,
 ) -> None:
-    output = build(dockerd, "cpu", "--base", debian_image, "--tag", CPU_TAG)
-    assert f"built {CPU_TAG}" in output
+    """Both shipped Dockerfiles, on the Debian root (the CUDA one's pip step is the
+    same, so its layers come from the cpu build's cache; no GPU is needed to run a
+    CPU evaluation in it)."""
+    tag = TAGS[image]
+    output = build(dockerd, image, "--base", debian_image, "--tag", tag)
+    assert f"built {tag}" in output
     client = dockerd.client()
-    assert client.images.get(CPU_TAG).attrs["Config"]["User"] == "65534:65534"
+    assert client.images.get(tag).attrs["Config"]["User"] == "65534:65534"
     client.close()
     tmp_path.chmod(0o755)
     evaluator = tmp_path / "evaluate.py"
@@ -72,7 +79,7 @@ def test_shipped_cpu_dockerfile_builds_and_evaluates_with_its_own_python(
         "    return -abs(found.x - 2.0), {'python': sys.executable, 'numpy': numpy.__version__}\n"
     )
     evaluator.chmod(0o644)
-    sandbox = DockerSandbox(base_url=dockerd.base_url, image=CPU_TAG)
+    sandbox = DockerSandbox(base_url=dockerd.base_url, image=tag)
     outcome = sandbox.run(
         EvaluationJob(
             run_id="built",
