@@ -203,6 +203,29 @@ def test_sh_and_awk_evaluator_evolves_in_the_process_sandbox(tmp_path: Path) -> 
     assert all(s.startswith("process") for s in evaluation_sandboxes(db))
 
 
+@pytest.mark.slow
+def test_a_careful_model_evolves_a_protocol_folder_through_litellm(tmp_path: Path) -> None:
+    from support.careful_model import CarefulModel
+    from support.model_server import ScriptedModelServer
+
+    folder = write_protocol_folder(tmp_path, "awk_task_llm")
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with ScriptedModelServer(default=CarefulModel(seed=4)) as server:
+        summary = cli_json(
+            "run", str(folder), "--model", "openai/careful", "--api-base", server.api_base,
+            "--max-evaluations", "5", "-E", "1", "-P", "1", "--db", db, timeout=300,
+        )  # fmt: skip
+        prompts = [r.body["messages"][-1]["content"] for r in server.chat_requests()]
+    assert summary["evaluations"]["ok"] == 5
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        statuses = conn.execute(text("select status from proposals")).scalars().all()
+    engine.dispose()
+    assert set(statuses) <= {"accepted", "duplicate"}
+    # The evaluator's JSON artifacts reach the next prompt about that candidate.
+    assert "## mode\ntrain" in prompts[0]
+
+
 # -- hostile candidates, in both sandboxes --------------------------------------------------
 
 LEAKY_EVALUATOR = """
