@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from evoforge.task import CandidateArgument, Resources, Stage, Task
+from evoforge.untrusted import checked_report
 
 EvaluationStatus = Literal["ok", "invalid", "failed", "timeout", "crashed"]
 EVALUATION_STATUSES: tuple[str, ...] = ("ok", "invalid", "failed", "timeout", "crashed")
@@ -75,3 +76,10 @@ class EvaluationOutcome(BaseModel):
     duration_s: float = 0.0
     host: str = ""
     sandbox: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untrusted(cls, data: Any) -> Any:
+        """Whatever a sandbox reports may be the candidate's: bound its nesting, and
+        an `ok` without a real, finite score is `invalid` (evoforge.untrusted)."""
+        return checked_report(data) if isinstance(data, dict) else data
