@@ -447,7 +447,14 @@ def read_result(path: Path, nonce: str) -> tuple[dict[str, Any] | None, str]:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove the work folder even where the candidate took away its own permissions."""
+    """Remove the work folder even where the candidate took away its own permissions
+    or built a tree deeper than Python's recursion limit.
+
+    `shutil.rmtree` recurses once per level (in Python 3.11), so a candidate's
+    3,000-level tree raised RecursionError and left the folder, and whatever data it
+    held, on the host. coreutils' `chmod -R` and `rm -rf` walk trees of any depth
+    without recursion or long paths, so they finish whatever rmtree could not.
+    """
 
     def retry(function: Any, name: str, _error: Any) -> None:
         with contextlib.suppress(OSError):
@@ -456,10 +463,17 @@ def remove_tree(path: Path) -> None:
                 os.chmod(name, 0o700)
             function(name)
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=retry)
+    try:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=retry)
+        else:
+            shutil.rmtree(path, onerror=retry)
+    except (RecursionError, OSError):
+        pass
+    if os.path.lexists(path):
+        for command in (["chmod", "-R", "u+rwx", "--", str(path)], ["rm", "-rf", "--", str(path)]):
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(command, capture_output=True, timeout=300, check=False)
 
 
 def last_line(text: str) -> str:

@@ -415,3 +415,40 @@ def test_writes_outside_the_work_folder_fail(
     assert "cwd: written" in outcome.feedback
     assert list(outside.iterdir()) == []
     assert not root_file.exists()
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_still_removed(
+    any_sandbox, make_job: MakeJob, tmp_path: Path
+) -> None:
+    """3,000 nested folders (deeper than Python's recursion limit, longer than
+    PATH_MAX as one path) with data at the bottom, its folder made unreadable: the
+    work folder is removed all the same, in both sandboxes."""
+    import copy
+
+    root = tmp_path / "work-root"
+    root.mkdir()
+    root.chmod(0o755)
+    sandbox = copy.copy(any_sandbox)
+    sandbox.workdir_root = str(root)  # type: ignore[attr-defined]
+    job = make_job(
+        """
+        import os
+
+        def evaluate(program_path):
+            fd = os.open(".", os.O_RDONLY)
+            for _ in range(3000):
+                os.mkdir("d", dir_fd=fd)
+                deeper = os.open("d", os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = deeper
+            data = os.open("data", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+            os.write(data, b"results that must not stay on the host")
+            os.close(data)
+            os.fchmod(fd, 0)
+            os.close(fd)
+            return 1.0
+        """
+    )
+    outcome = sandbox.run(job)
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr[-2000:])
+    assert list(root.iterdir()) == []
