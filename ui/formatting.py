@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def literal(text: str) -> str:
+    """Untrusted text (a failure reason, a model's error, a stop reason) for a
+    Markdown element, shown as written: every character Markdown or Streamlit would
+    read as syntax is escaped, so `![x](http://...)` is text, never an image the
+    browser fetches (with whatever the URL carries) merely because a page opened."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def score(value: float | None) -> str:

