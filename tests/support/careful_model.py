@@ -118,7 +118,7 @@ def search_window(text: str, name: str, edit: Edit) -> tuple[int, int]:
     return top, bottom
 
 
-def diff_answer(text: str, fence: str, edit: Edit) -> str:
+def diff_answer(text: str, edit: Edit) -> str:
     lines = _lines(text)
     top, bottom = search_window(text, edit.name, edit)
     search = "".join(lines[top : bottom + 1])
@@ -154,7 +154,7 @@ def answer_prompt(prompt: str, rng: random.Random) -> tuple[str, Edit, str]:
     text, fence = files[name]
     edit = choose_edit(name, text, rng)
     if mode_of(prompt) == "diff":
-        return diff_answer(text, fence, edit), edit, text
+        return diff_answer(text, edit), edit, text
     return rewrite_answer(text, fence, edit), edit, text
 
 
