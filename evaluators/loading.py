@@ -1,6 +1,10 @@
-"""Importing a candidate program inside the sandbox, shared by the built-in tasks.
+"""Importing a program into this process: for the tasks' own, trusted code.
 
-Standard library only: it loads in every evaluation.
+The built-in tasks import their baselines with it (to score them, or to build the
+stored tables). A candidate is never imported this way: it runs in a process of its
+own (`evoforge.candidate_process`), so nothing it patches can reach the score.
+
+Standard library only: it may load in an evaluation.
 """
 
 from __future__ import annotations

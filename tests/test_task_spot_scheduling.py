@@ -249,8 +249,11 @@ def test_the_smoke_stage_passes_the_seed() -> None:
 
 def test_each_baseline_scores_its_documented_value_on_every_split(tmp_path: Path) -> None:
     shipped = task().baselines
-    assert [b.name for b in shipped] == ["uniform_progress", "greedy"]
-    for baseline in shipped:
+    names = ["uniform_progress", "greedy", "public_greedy", "public_uniform_progress",
+             "public_multi_greedy", "public_multi_hibernation"]  # fmt: skip
+    assert [b.name for b in shipped] == names
+    # The public-only ones are checked on the public protocol (tests/test_public_runs.py).
+    for baseline in shipped[:2]:
         path = write_policy(tmp_path, baseline.files["policy.py"], f"{baseline.name}.py")
         for split, specs in workload.SPLITS.items():
             result = evaluate(path, specs)
@@ -270,7 +273,12 @@ def test_the_readme_documents_the_baseline_scores() -> None:
     readme = (PACKAGE / "README.md").read_text("utf-8")
     for baseline in task().baselines:
         for split in workload.SPLITS:
-            assert f"{baseline.scores[split]:.4f}" in readme, (baseline.name, split)
+            if split in baseline.scores:
+                assert f"{baseline.scores[split]:.4f}" in readme, (baseline.name, split)
+        if "public" in baseline.scores:  # the leaderboard's whole-number score
+            assert f"| {baseline.scores['public']:.0f} |" in readme, baseline.name
+        if "public:multi_region" in baseline.scores:
+            assert f"{baseline.scores['public:multi_region']:.2f}" in readme, baseline.name
 
 
 def test_uniform_progress_beats_greedy_and_is_the_reference() -> None:

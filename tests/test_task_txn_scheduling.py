@@ -146,10 +146,12 @@ def test_smoke_catches_a_broken_program_and_passes_the_seed(task: Task, tmp_path
 
 
 def test_each_baseline_scores_its_documented_value(task: Task, tmp_path: Path) -> None:
-    assert [b.name for b in task.baselines] == ["greedy_sampling", "fifo"]
+    assert [b.name for b in task.baselines] == ["greedy_sampling", "fifo", "public_greedy"]
     for baseline in task.baselines:
         path = write(tmp_path, baseline.files["policy.py"], f"{baseline.name}.py")
         for split, documented in baseline.scores.items():
+            if split == "public":  # tests/test_public_txn_scheduling.py checks these
+                continue
             result = evaluate(path, task.split_instances(split) or [])
             assert result.valid, result.reason
             assert result.score == pytest.approx(documented, abs=1e-9), (baseline.name, split)

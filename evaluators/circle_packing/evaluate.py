@@ -1,6 +1,9 @@
 """Score a circle packing: 26 disjoint circles inside the unit square, sum of radii.
 
-Runs inside the sandbox. The check is strict because an optimiser finds every hole in
+Runs inside the sandbox. The program runs in a process of its own
+(`evoforge.candidate_process`): only its circles come back, as plain numbers, and this
+process checks and scores them, so nothing the program patches can reach the score.
+The check is strict because an optimiser finds every hole in
 a lenient one: exactly 26 circles, finite numbers, non-negative radii, every circle
 inside [0, 1]² and no two overlapping, each up to `TOLERANCE`. A packing that breaks
 a rule is invalid, and the reason names the offending circles so the proposer (and the
@@ -13,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from evoforge.evaluators.loading import load_program
+from evoforge.candidate_process import CandidateError, CandidateProcess, CandidateRaised
 from evoforge.result import EvaluationResult
 
 N_CIRCLES = 26
@@ -25,14 +28,21 @@ MAX_LISTED = 5  # violations named in the one-line reason
 def evaluate(program_path: str) -> EvaluationResult:
     """Run the candidate's `construct_packing()` and check and score what it returns.
 
-    Exceptions raised by the candidate propagate: the sandbox harness records a crash
-    with its traceback, which tells the proposer more than a reason string could.
+    An exception the candidate raises (`CandidateRaised`, with its traceback as the
+    cause) propagates: the sandbox harness records a failure with the traceback, which
+    tells the proposer more than a reason string could. A process that dies, or an
+    answer that is not plain numbers, is invalid with the reason.
     """
-    module = load_program(program_path)
-    build = getattr(module, "construct_packing", None) or getattr(module, "run_packing", None)
-    if not callable(build):
-        return _invalid("the program defines no construct_packing() function")
-    returned = build()
+    with CandidateProcess(program_path) as remote:
+        build = next((n for n in ("construct_packing", "run_packing") if remote.has(n)), None)
+        if build is None:
+            return _invalid("the program defines no construct_packing() function")
+        try:
+            returned = remote.call(build)
+        except CandidateRaised:
+            raise
+        except CandidateError as error:
+            return _invalid(str(error))
     if not isinstance(returned, (tuple, list)) or len(returned) not in (2, 3):
         return _invalid(
             f"construct_packing() returned {type(returned).__name__}; "

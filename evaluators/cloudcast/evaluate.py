@@ -5,16 +5,18 @@ baseline's overlay divided by the candidate's (1.0 = as cheap as the baseline, a
 = cheaper), so instances with different volumes and prices weigh the same. The
 baseline's overlay is recomputed from its module on every instance, which keeps the
 score right for any instance list, not only the shipped splits.
+
+The policy runs in a process of its own (`evoforge.candidate_process`): it gets the
+instance as plain data (its own copy) and only its paths come back, so the overlay
+check, the prices and the baseline here are out of its reach.
 """
 
 from __future__ import annotations
 
-import copy
 import time
-from collections.abc import Callable
 from typing import Any
 
-from evoforge.evaluators.loading import load_program
+from evoforge.candidate_process import CandidateError, CandidateProcess, CandidateRaised
 from evoforge.result import EvaluationResult
 
 from . import baseline_shortest_paths
@@ -22,7 +24,8 @@ from .feedback import InstanceRecord, write_feedback
 from .simulator import OverlayError, describe, overlay_edges
 from .workload import SMOKE_SPEC, SPLITS, make_instance
 
-Policy = Callable[..., Any]
+CALL_TIMEOUT_S = 30.0
+"""A `broadcast` call running longer is stopped (the task's evaluation has 60 s)."""
 ARGUMENTS = (
     "source",
     "destinations",
@@ -39,21 +42,23 @@ class PolicyFault(Exception):
     """One instance made the candidate fail; the message is the full reason."""
 
 
-def call_policy(policy: Policy, instance: dict[str, Any]) -> tuple[Any, float]:
+def call_policy(remote: CandidateProcess, instance: dict[str, Any]) -> tuple[Any, float]:
     """The policy's answer and its wall time; it gets copies so it cannot edit the limits."""
-    arguments = {name: copy.deepcopy(instance[name]) for name in ARGUMENTS}
+    arguments = {name: instance[name] for name in ARGUMENTS}
     started = time.perf_counter()
     try:
-        answer = policy(**arguments)
-    except Exception as exc:  # the candidate's own fault, reported per instance
-        raise PolicyFault(f"{instance['id']}: policy raised {type(exc).__name__}: {exc}") from exc
+        answer = remote.call("broadcast", **arguments)
+    except CandidateRaised as exc:  # the candidate's own fault, reported per instance
+        raise PolicyFault(f"{instance['id']}: policy raised {exc.short}") from None
+    except CandidateError as exc:
+        raise PolicyFault(f"{instance['id']}: {exc}") from None
     return answer, time.perf_counter() - started
 
 
-def judge(policy: Policy, spec: dict[str, Any]) -> InstanceRecord:
+def judge(remote: CandidateProcess, spec: dict[str, Any]) -> InstanceRecord:
     """Run, validate and price one instance against the baseline's overlay."""
     instance = make_instance(spec)
-    answer, seconds = call_policy(policy, instance)
+    answer, seconds = call_policy(remote, instance)
     try:
         edges = overlay_edges(instance, answer)
     except OverlayError as exc:
@@ -73,12 +78,12 @@ def judge(policy: Policy, spec: dict[str, Any]) -> InstanceRecord:
     )
 
 
-def run_policy(policy: Policy, specs: list[dict[str, Any]]) -> EvaluationResult:
+def run_policy(remote: CandidateProcess, specs: list[dict[str, Any]]) -> EvaluationResult:
     """Judge every instance; the first fault makes the whole candidate invalid."""
     records: list[InstanceRecord] = []
     for spec in specs:
         try:
-            records.append(judge(policy, spec))
+            records.append(judge(remote, spec))
         except PolicyFault as exc:
             return _invalid(str(exc))
     if not records:
@@ -100,24 +105,27 @@ def run_policy(policy: Policy, specs: list[dict[str, Any]]) -> EvaluationResult:
     )
 
 
-def _policy_of(program_path: str) -> Policy | EvaluationResult:
-    module = load_program(program_path)
-    policy = getattr(module, "broadcast", None)
-    if not callable(policy):
-        return _invalid("the program defines no broadcast() function")
-    return policy
-
-
 def evaluate(program_path: str, instances: list[dict[str, Any]] | None = None) -> EvaluationResult:
     """Score the candidate on `instances` (the training split when none are given).
 
-    An import error propagates: the harness records its traceback, which says more
-    than a reason line could.
+    An import error propagates (`CandidateRaised`, the program's traceback as its
+    cause): the harness records it, which says more than a reason line could.
     """
-    policy = _policy_of(program_path)
-    if isinstance(policy, EvaluationResult):
-        return policy
-    return run_policy(policy, SPLITS["train"] if instances is None else instances)
+    chosen = SPLITS["train"] if instances is None else instances
+    public = [spec.get("protocol") == "public" for spec in chosen]
+    if any(public) and not all(public):
+        return _invalid(
+            "public and task instances in one evaluation: their scores are on different "
+            "scales; evaluate the public protocol on its own"
+        )
+    with CandidateProcess(program_path, timeout_s=CALL_TIMEOUT_S) as remote:
+        if not remote.has("broadcast"):
+            return _invalid("the program defines no broadcast() function")
+        if chosen and all(public):
+            from .public_evaluate import run_public
+
+            return run_public(remote, chosen)
+        return run_policy(remote, chosen)
 
 
 def smoke(program_path: str) -> EvaluationResult:

@@ -54,6 +54,12 @@ judge a GPU by its pressure after the model arrives, keep hot models off large o
 then improve with moves and swaps off the hottest GPU. Each case also has a lower bound
 (the larger of total load / total free memory and the hottest model alone on a GPU);
 the feedback shows how far each case is from it.
+
+On the public Prism cases (a run with --train-on public) the same place() is judged by
+the public rules instead: integer sizes, rates and SLOs, a GPU may be filled exactly
+(its pressure then counts 1,000,000), and the score is the public 0..100 one (round
+robin 0, total load / total free memory 100, square root of the share of the way, mean
+over the 50 cases); the public greedy baseline scores 60.82.
 """
 
 
@@ -69,7 +75,10 @@ def evoforge_tasks() -> list[Task]:
     return [
         Task(
             name="model_placement",
-            description="Place 2G LLMs on G GPUs; minimise the maximum KV-cache pressure.",
+            description=(
+                "Place 2G LLMs on G GPUs; score: the greedy placement's maximum KV-cache "
+                "pressure over yours, maximised (less pressure is higher)."
+            ),
             objective=OBJECTIVE,
             background=BACKGROUND,
             files=[ArtifactFile(name="policy.py", seed=text("seed_program.py"))],
@@ -78,6 +87,7 @@ def evoforge_tasks() -> list[Task]:
             instances=SPLITS["train"],
             validation_instances=SPLITS["validation"],
             test_instances=SPLITS["test"],
+            public_protocol=f"{PACKAGE}.public_protocol:public_instances",
             baselines=[
                 Baseline(
                     name="greedy",
@@ -86,7 +96,12 @@ def evoforge_tasks() -> list[Task]:
                         "Hottest model (rate/SLO) first onto the least-pressured GPU with room; "
                         "the reference every score is divided by."
                     ),
-                    scores={"train": 1.0, "validation": 1.0, "test": 1.0},
+                    scores={
+                        "train": 1.0,
+                        "validation": 1.0,
+                        "test": 1.0,
+                        "public": 60.817400988386495,
+                    },
                 ),
                 Baseline(
                     name="local_search",
@@ -96,6 +111,7 @@ def evoforge_tasks() -> list[Task]:
                         "train": 2.137744886016606,
                         "validation": 1.4476886941590714,
                         "test": 2.010821098649358,
+                        "public": 86.53500390197081,
                     },
                 ),
             ],

@@ -1,6 +1,9 @@
 """Score a placement policy: run `place` on every case, validate, simulate, compare.
 
-Runs inside the sandbox. Each case's score is the greedy reference's largest
+Runs inside the sandbox. The policy runs in a process of its own
+(`evoforge.candidate_process`): `place` gets copies of the models as plain dicts and
+only its list of GPU indices comes back, so the simulator and the scoring here are out
+of the candidate's reach. Each case's score is the greedy reference's largest
 KV-cache pressure divided by the candidate's, so greedy scores exactly 1.0
 everywhere and cases of different sizes weigh the same in the mean. Any case with a
 broken placement, or on which the policy raises, makes the whole candidate invalid
@@ -13,16 +16,36 @@ import math
 import time
 from typing import Any
 
-from evoforge.evaluators.loading import load_program
+from evoforge.candidate_process import CandidateError, CandidateProcess, CandidateRaised
 from evoforge.evaluators.model_placement.feedback import CaseResult, describe
+from evoforge.evaluators.model_placement.public_evaluate import judge_public
 from evoforge.evaluators.model_placement.simulator import InvalidPlacement, simulate
 from evoforge.evaluators.model_placement.workload import SMOKE_SPEC, SPLITS, make_instance
 from evoforge.result import EvaluationResult
 
+CALL_TIMEOUT_S = 30.0
+"""A `place` call running longer is stopped and the candidate is invalid (the task's
+whole evaluation has 60 s)."""
+
 
 def evaluate(program_path: str, instances: list[dict[str, Any]] | None = None) -> EvaluationResult:
-    """Judge the candidate on the job's cases (the training split when none are given)."""
-    return _judge(program_path, instances if instances is not None else SPLITS["train"], True)
+    """Judge the candidate on the job's cases (the training split when none are given).
+
+    Public Prism cases (`"protocol": "public"`) are judged by the public rules and
+    score on the public 0..100 scale, which no mean can share with the task's own
+    greedy-relative scores; a job that mixes the two is refused rather than averaged.
+    """
+    specs = instances if instances is not None else SPLITS["train"]
+    public = sum(spec.get("protocol") == "public" for spec in specs)
+    if public and public < len(specs):
+        reason = (
+            f"the job mixes {public} public Prism case(s) with {len(specs) - public} of the "
+            "task's own; their scores are on different scales, so judge them in separate calls"
+        )
+        return EvaluationResult(score=None, valid=False, reason=reason, feedback=reason)
+    if public:
+        return judge_public(program_path, specs, CALL_TIMEOUT_S)
+    return _judge(program_path, specs, True)
 
 
 def smoke(program_path: str) -> EvaluationResult:
@@ -31,25 +54,30 @@ def smoke(program_path: str) -> EvaluationResult:
 
 
 def _judge(program_path: str, specs: list[dict[str, Any]], full: bool) -> EvaluationResult:
-    module = load_program(program_path)
-    place = getattr(module, "place", None)
-    if not callable(place):
-        return _invalid("the program defines no place(models, num_gpus, gpu_memory_gb) function")
-    cases = []
-    for spec in specs:
-        instance = make_instance(spec)
-        models = [dict(model) for model in instance["models"]]  # the policy may not edit ours
-        started = time.perf_counter()
-        try:
-            returned = place(models, instance["num_gpus"], instance["gpu_memory_gb"])
-        except Exception as error:  # noqa: BLE001 - any policy failure is the candidate's fault
-            return _invalid(f"{spec['id']}: policy raised {type(error).__name__}: {error}")
-        runtime_ms = 1000.0 * (time.perf_counter() - started)
-        try:
-            simulation = simulate(instance, returned)
-        except InvalidPlacement as fault:
-            return _invalid(f"{spec['id']}: {fault}")
-        cases.append(CaseResult(instance, simulation, runtime_ms))
+    with CandidateProcess(program_path, timeout_s=CALL_TIMEOUT_S) as remote:
+        instances = [make_instance(spec) for spec in specs]  # while the program loads
+        if not remote.has("place"):
+            return _invalid(
+                "the program defines no place(models, num_gpus, gpu_memory_gb) function"
+            )
+        cases = []
+        for spec, instance in zip(specs, instances, strict=True):
+            models = [dict(model) for model in instance["models"]]
+            started = time.perf_counter()
+            try:
+                returned = remote.call(
+                    "place", models, instance["num_gpus"], instance["gpu_memory_gb"]
+                )
+            except CandidateRaised as error:  # any policy failure is the candidate's fault
+                return _invalid(f"{spec['id']}: policy raised {error.short}")
+            except CandidateError as error:
+                return _invalid(f"{spec['id']}: {error}")
+            runtime_ms = 1000.0 * (time.perf_counter() - started)
+            try:
+                simulation = simulate(instance, returned)
+            except InvalidPlacement as fault:
+                return _invalid(f"{spec['id']}: {fault}")
+            cases.append(CaseResult(instance, simulation, runtime_ms))
     scores = {case.instance["id"]: case.score for case in cases}
     mean_score = sum(scores.values()) / len(scores)
     feedback = describe(cases) if full else f"smoke: a valid placement on case {specs[0]['id']}"

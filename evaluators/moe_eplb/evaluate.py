@@ -8,18 +8,26 @@ because a balancer that breaks on some traffic cannot be deployed at all.
 
 Wall time per call is measured (and compared with the hierarchical baseline timed in
 the same process) but kept out of the score, which must be deterministic.
+
+The program runs in a process of its own (`evoforge.candidate_process`): each window
+goes there as plain lists and each plan comes back as plain data (remote.py), which
+this process turns into an array and checks before serving it. So a program that
+patches the simulator or the scoring patches its own copy, and the measured wall time
+includes moving the window and the plan (about 0.5 ms per call).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evoforge.evaluators.loading import load_program
+from evoforge.candidate_process import CandidateError, CandidateProcess, CandidateRaised
 from evoforge.evaluators.moe_eplb import baseline_hierarchical
 from evoforge.evaluators.moe_eplb.baseline_data import stored_instance_scores
 from evoforge.evaluators.moe_eplb.feedback import Diagnosis, describe
@@ -36,6 +44,10 @@ from evoforge.evaluators.moe_eplb.workload import (
 from evoforge.result import EvaluationResult
 
 Policy = Callable[..., Any]
+ADAPTER = Path(__file__).with_name("remote.py")
+CALL_TIMEOUT_S = 30.0
+"""A `rebalance` call running longer is stopped (the task's evaluation has 60 s)."""
+INTEGER_DTYPE = re.compile(r"u?int(8|16|32|64)")
 
 
 class PolicyFault(Exception):
@@ -55,14 +67,56 @@ class InstanceRun:
     worst: Diagnosis
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """What the policy's process returned is no plan at all; `reason` says why."""
+
+    reason: str
+
+
 def plan_for(policy: Policy, window: np.ndarray) -> tuple[Any, float]:
     """Call the policy on a copy (it may not alter the evaluator's data) and time it."""
     started = time.perf_counter()
     try:
         plan = policy(window.copy(), NUM_PHYSICAL, NUM_GROUPS, NUM_NODES, NUM_GPUS)
+    except PolicyFault:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure of the candidate is its fault
         raise PolicyFault(f"policy raised {type(exc).__name__}: {exc}") from exc
     return plan, time.perf_counter() - started
+
+
+def remote_policy(remote: CandidateProcess) -> Policy:
+    """The program's `rebalance`, in its own process: a plan array, or `Rejected`."""
+
+    def rebalance(window: np.ndarray, *sizes: int) -> np.ndarray | Rejected:
+        try:
+            reply = remote.call("rebalance", window.tolist(), *sizes)
+        except CandidateRaised as error:
+            raise PolicyFault(f"policy raised {error.short}") from None
+        except CandidateError as error:
+            raise PolicyFault(str(error)) from None
+        return plan_of(reply)
+
+    return rebalance
+
+
+def plan_of(reply: Any) -> np.ndarray | Rejected:
+    """The plan array from what the policy's process sent, or why there is none."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("type"), str):
+        return Rejected("the policy's process answered something other than a plan")
+    if reply["type"] != "ndarray":
+        return Rejected(f"rebalance returned {reply['type'][:80]}, expected a numpy.ndarray")
+    dtype = str(reply.get("dtype"))[:40]
+    if not INTEGER_DTYPE.fullmatch(dtype):
+        return Rejected(f"phy2log has dtype {dtype}, expected an integer dtype")
+    try:
+        plan = np.array(reply.get("values"))
+    except (ValueError, TypeError):
+        return Rejected("phy2log is not a rectangular array of integers")
+    if plan.dtype.kind not in "iu":
+        return Rejected(f"phy2log has dtype {plan.dtype}, expected an integer dtype")
+    return plan.astype(dtype)
 
 
 def run_instance(policy: Policy, instance: Instance) -> InstanceRun:
@@ -72,7 +126,7 @@ def run_instance(policy: Policy, instance: Instance) -> InstanceRun:
     for pair in range(instance.pairs):
         window, upcoming = instance.loads[pair], instance.loads[pair + 1]
         plan, seconds = plan_for(policy, window)
-        fault = validate_plan(plan, window)
+        fault = plan.reason if isinstance(plan, Rejected) else validate_plan(plan, window)
         if fault:
             raise PolicyFault(f"{fault} (plan from window {pair})")
         served, own = serve(plan, upcoming), serve(plan, window)
@@ -120,19 +174,19 @@ def smoke(program_path: str) -> EvaluationResult:
 def _evaluate(
     program_path: str, specs: list[dict[str, Any]], *, time_baseline: bool
 ) -> EvaluationResult:
-    module = load_program(program_path)
-    policy = getattr(module, "rebalance", None)
-    if not callable(policy):
-        return _invalid("the program defines no rebalance() function")
     if not specs:
         return _invalid("the job has no instances to evaluate")
-    built = [make_instance(spec) for spec in specs]
-    runs: list[InstanceRun] = []
-    for instance in built:
-        try:
-            runs.append(run_instance(policy, instance))
-        except PolicyFault as fault:
-            return _invalid(f"{instance.id}: {fault}")
+    with CandidateProcess(program_path, adapter=ADAPTER, timeout_s=CALL_TIMEOUT_S) as remote:
+        built = [make_instance(spec) for spec in specs]  # while the program loads
+        if not remote.has("rebalance"):
+            return _invalid("the program defines no rebalance() function")
+        policy = remote_policy(remote)
+        runs: list[InstanceRun] = []
+        for instance in built:
+            try:
+                runs.append(run_instance(policy, instance))
+            except PolicyFault as fault:
+                return _invalid(f"{instance.id}: {fault}")
     metrics: dict[str, float] = {
         "balancedness": _mean(r.score for r in runs),
         "in_window_balancedness": _mean(r.in_window for r in runs),

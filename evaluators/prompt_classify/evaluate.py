@@ -1,10 +1,13 @@
 """Score a system prompt by the task model's accuracy on labelled support messages.
 
 Runs inside the sandbox, which keeps the network for this task because the evaluator
-(not the candidate, which is plain text) calls the model. `smoke` is the cheap stage:
-it checks the prompt's structure without any model call, so a prompt that could not
-work never costs a request. `evaluate` re-checks the same rules, because a direct call
-(a script, a test) skips the stages.
+(not the candidate, which is plain text) calls the model. No candidate code runs here:
+the prompt is only read, checked and sent, so unlike the program tasks this one needs
+no separate process (evoforge.candidate_process) to keep the scoring out of reach.
+
+`smoke` is the cheap stage: it checks the prompt's structure without any model call,
+so a prompt that could not work never costs a request. `evaluate` re-checks the same
+rules, because a direct call (a script, a test) skips the stages.
 """
 
 from __future__ import annotations

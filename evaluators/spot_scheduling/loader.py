@@ -1,7 +1,8 @@
-"""Import a policy file and find its `decide` function.
+"""Import a policy file into this process and find its `decide` function.
 
-Shared by the evaluator and by `baselines.py`, which must score the shipped baselines
-exactly as the evaluator scores a candidate.
+For `baselines.py`, whose policies are the task's own code: it scores them with the
+same simulator the evaluator replays a candidate's choices through. A candidate runs
+in a process of its own (evaluate.py, remote.py).
 """
 
 from __future__ import annotations

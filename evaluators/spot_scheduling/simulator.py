@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from evoforge.evaluators.spot_scheduling.workload import TICK_H, Instance
+# Relative, so the policy's process can load this module without the package (remote.py).
+from .workload import TICK_H, Instance
 
 ON_DEMAND_PRICE = 3.06  # $/h
 SPOT_PRICE = 0.9731  # $/h
@@ -69,9 +70,10 @@ def normalised_score(cost: float, work_h: float) -> float:
     return (worst - cost) / (worst - ideal)
 
 
-def _state(
+def state(
     instance: Instance, tick: int, work_left: float, current: str, preempted: bool
 ) -> dict[str, Any]:
+    """What the policy is shown at the start of a tick (a fresh dict each time)."""
     elapsed = tick * TICK_H
     return {
         "tick": tick,
@@ -125,7 +127,7 @@ def simulate(instance: Instance, decide: Policy) -> Outcome:
         if preempted:
             current = "idle"
             preemptions += 1
-        choice = _choice(decide, _state(instance, tick, work_left, current, preempted))
+        choice = _choice(decide, state(instance, tick, work_left, current, preempted))
         if choice == "idle":
             idle_h += TICK_H
             pending_overhead = 0.0

@@ -6,34 +6,105 @@ that drops, repeats or invents a transaction, overspends its oracle budget, rais
 runs past the wall-clock cap makes the whole candidate invalid with a reason naming
 the instance. Per instance the score is the `greedy_sampling` baseline's makespan over
 the candidate's, minus 0.05 x the fraction of the oracle budget used.
+
+The program runs in a process of its own (`evoforge.candidate_process`), with its
+oracle (remote.py); only its order and its step count come back, as plain data, and
+this process checks and simulates the order and computes the score. A program that
+patches the simulator, the reference or the scoring patches its own copy.
 """
 
 from __future__ import annotations
 
-from evoforge.evaluators.loading import load_program
+import time
+from pathlib import Path
+from typing import Any
+
+from evoforge.candidate_process import CandidateError, CandidateProcess, CandidateRaised
 from evoforge.result import EvaluationResult
 
 from . import feedback
-from .oracle import PENALTY
-from .reference import MAIN_BASELINE, entry
-from .runner import Run, run_policy
+from .oracle import PENALTY, budget_for
+from .public_protocol import is_public
+from .reference import MAIN_BASELINE, entry, prepare
+from .runner import WALL_CAP_S, PublicRun, Run, judge, judge_public
 from .simulator import lower_bound
 from .workload import SMOKE_SPEC, Spec, make_instance
 
+ADAPTER = Path(__file__).with_name("remote.py")
+CALL_TIMEOUT_S = 5 * WALL_CAP_S
+"""A `schedule` call running longer is stopped; one that ends over `WALL_CAP_S` is
+invalid anyway, so this only cuts a hang short."""
+NO_SCHEDULE = "the program defines no schedule(txns, oracle) function"
+
+
+def run_remote(
+    remote: CandidateProcess,
+    txns: list[dict[str, Any]],
+    *,
+    limits: bool = True,
+    public: bool = False,
+) -> Run | PublicRun | str:
+    """`runner.run_policy` for a program in its own process: the checked run, or a fault.
+
+    `public`: the policy's oracle and the judging use the public benchmark's model.
+    """
+    budget = budget_for(len(txns))
+    began = time.perf_counter()
+    try:
+        if public:
+            reply = remote.call("schedule", txns, budget, public=True)
+        else:
+            reply = remote.call("schedule", txns, budget)
+    except CandidateRaised as error:  # any policy failure is a verdict
+        return f"policy raised {error.short}"[:300]
+    except CandidateError as error:
+        return str(error)[:300]
+    wall = time.perf_counter() - began
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    used = reply.get("used") if isinstance(reply, dict) else None
+    if not isinstance(kind, str) or type(used) is not int or used < 0:
+        return "the policy's process answered something other than an order and a step count"
+    if kind not in ("list", "tuple"):
+        return f"schedule() returned {kind[:80]}, not a list of ints"
+    if public:
+        return judge_public(reply.get("order"), used, budget, wall, txns)
+    return judge(reply.get("order"), used, budget, wall, txns, limits=limits)
+
 
 def evaluate(program_path: str, instances: list[Spec]) -> EvaluationResult:
-    """Run the policy on every instance; invalid as soon as one instance is."""
+    """Run the policy on every instance; invalid as soon as one instance is.
+
+    Public instances (`"protocol": "public"`) are scored by the public rules instead
+    (`public_evaluate.py`); a list mixing them with the task's own is refused, since
+    the two scores are on different scales.
+    """
     if not instances:
         return _invalid("the task gave no instances to evaluate")
-    module = load_program(program_path)
+    public = [is_public(spec) for spec in instances]
+    if any(public):
+        if not all(public):
+            return _invalid(
+                "public and own instances in one evaluation: the public protocol is "
+                "scored on its own scale, so evaluate them separately"
+            )
+        from .public_evaluate import evaluate_public
+
+        return evaluate_public(program_path, instances)
+    prepare(instances)  # the reference figures, read before any candidate code runs
     reports: list[feedback.InstanceReport] = []
     walls: list[float] = []
     bound_ratios: list[float] = []
-    for spec in instances:
-        txns = make_instance(spec)
-        run = run_policy(module, txns)
-        if not isinstance(run, Run):
-            return _invalid(f"{spec['id']}: {run}")
+    with CandidateProcess(program_path, adapter=ADAPTER, timeout_s=CALL_TIMEOUT_S) as remote:
+        built = [make_instance(spec) for spec in instances]  # while the program loads
+        if not remote.has("schedule"):
+            return _invalid(f"{instances[0]['id']}: {NO_SCHEDULE}")
+        runs = []
+        for spec, txns in zip(instances, built, strict=True):
+            run = run_remote(remote, txns)
+            if not isinstance(run, Run):
+                return _invalid(f"{spec['id']}: {run}")
+            runs.append((spec, txns, run))
+    for spec, txns, run in runs:
         reference = entry(spec, txns)
         makespan = run.simulation.makespan
         fraction = run.used / run.budget
@@ -78,8 +149,10 @@ def smoke(program_path: str) -> EvaluationResult:
 
     Budget and wall clock are left to the full evaluation (see `run_policy`).
     """
-    module = load_program(program_path)
-    run = run_policy(module, make_instance(SMOKE_SPEC), limits=False)
+    with CandidateProcess(program_path, adapter=ADAPTER, timeout_s=CALL_TIMEOUT_S) as remote:
+        if not remote.has("schedule"):
+            return _invalid(f"{SMOKE_SPEC['id']}: {NO_SCHEDULE}")
+        run = run_remote(remote, make_instance(SMOKE_SPEC), limits=False)
     if not isinstance(run, Run):
         return _invalid(f"{SMOKE_SPEC['id']}: {run}")
     return EvaluationResult(score=1.0)

@@ -10,8 +10,9 @@ using it is not free (the score loses `PENALTY` x the fraction used).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from .simulator import Footprint, ScheduleState
+from .simulator import ScheduleState
 
 BUDGET_PER_N2 = 4  # budget = 4 * N^2 steps: about eight full greedy passes
 PENALTY = 0.05  # score lost at 100 % of the budget
@@ -57,8 +58,7 @@ class PartialSchedule:
         """The finish time `txn` would get if placed next (1 step; nothing changes)."""
         self._meter.used += 1
         self._check(txn)
-        state = self._state
-        return state.start_of(txn) + state._fp[txn][2]  # noqa: SLF001
+        return self._state.finish_if_appended(txn)
 
     def append(self, txn: int) -> float:
         """Place `txn` next and return its finish time (1 step)."""
@@ -76,12 +76,18 @@ class PartialSchedule:
 
 
 class Oracle:
-    """What `schedule(txns, oracle)` receives; see the task background for the contract."""
+    """What `schedule(txns, oracle)` receives; see the task background for the contract.
 
-    __slots__ = ("_fp", "_meter", "n", "budget")
+    `state_type` is the simulator the oracle answers with: the task's own
+    (`ScheduleState`) or, on the public protocol, the public per-operation model
+    (`public_simulator.PublicScheduleState`); both take the footprints they are given.
+    """
 
-    def __init__(self, fp: list[Footprint], budget: int) -> None:
+    __slots__ = ("_fp", "_meter", "n", "budget", "_state_type")
+
+    def __init__(self, fp: list[Any], budget: int, state_type: type = ScheduleState) -> None:
         self._fp = fp
+        self._state_type = state_type
         self._meter = _Meter()
         self.n = len(fp)
         self.budget = budget
@@ -105,4 +111,4 @@ class Oracle:
 
     def new_schedule(self) -> PartialSchedule:
         """An empty schedule to extend step by step (free)."""
-        return PartialSchedule(ScheduleState(self._fp), self._meter)
+        return PartialSchedule(self._state_type(self._fp), self._meter)

@@ -78,6 +78,9 @@ class ScheduleState:
                 start = w
         return start
 
+    def finish_if_appended(self, txn: int) -> float:
+        return self.start_of(txn) + self._fp[txn][2]
+
     def append(self, txn: int) -> float:
         """Place `txn` next and return its finish time."""
         if self._placed[txn]:
