@@ -23,6 +23,25 @@ if TYPE_CHECKING:
 
 SEEDS = Path(__file__).parent / "seeds"
 STAGES = "evoforge.kernels.evaluator.stages"
+WARM_IMPORTS = [
+    "torch",
+    "triton",
+    "triton.language",
+    "numpy.random",
+    "numpy.fft",
+    "sympy",
+    # What the guards and Triton's interpreter pull in on a first kernel call: seconds
+    # of imports a warm server pays once instead of every evaluation. None of them
+    # initialises CUDA (benchmarks/warm_sandboxes.py measures the effect).
+    "torch._dynamo",
+    "torch._inductor.utils",
+    "torch._higher_order_ops.triton_kernel_wrap",
+    "evoforge.kernels.evaluator.correctness",
+    "evoforge.kernels.evaluator.guards",
+    "evoforge.kernels.evaluator.hardware",
+    "evoforge.kernels.evaluator.session",
+    "evoforge.kernels.evaluator.static_checks",
+]
 
 BACKGROUND = """\
 `kernel.py` must define `forward(*inputs)`, taking the reference's inputs in the same
@@ -74,6 +93,7 @@ def kernel_task(entry: KernelEntry) -> Task:
         direction="maximize",
         resources=Resources(timeout_s=600.0, memory_mb=4096, gpus=1),
         env={TASK_ENV: f"evoforge.kernels.tasks.{entry.name}", MODE_ENV: "speed"},
+        warm_imports=[*WARM_IMPORTS, f"evoforge.kernels.tasks.{entry.name}"],
         objectives={
             "speedup": Objective(
                 metric="speedup",

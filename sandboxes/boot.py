@@ -14,6 +14,7 @@ sandbox keeps the ordinary `site` start-up there.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from typing import Any
@@ -44,7 +45,9 @@ for name in {PACKAGES!r}:
         packages[name] = list(importlib.import_module(name).__path__)[0]
     except Exception:
         pass
-print(json.dumps({{"sys_path": sys.path, "finders": finders, "packages": packages}}))
+prefixes = sorted({{sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}})
+print(json.dumps({{"sys_path": sys.path, "finders": finders, "packages": packages,
+                  "prefixes": prefixes}}))
 """
 
 _cache: dict[str, dict[str, Any] | None] = {}
@@ -53,6 +56,20 @@ _lock = threading.Lock()
 
 def interpreter_boot(python: str) -> dict[str, Any] | None:
     """The `-S` boot description for `python`, or None to start it with `site`."""
+    found = interpreter_layout(python)
+    if found is None:
+        return None
+    if any(not module.startswith(KNOWN_FINDERS) for module in found["finders"]):
+        return None
+    return {"sys_path": found["sys_path"], "packages": found["packages"]}
+
+
+def interpreter_layout(python: str) -> dict[str, Any] | None:
+    """What `python -I` imports from: its sys.path, prefixes, evoforge's package folders
+    and import hooks (probed once per interpreter); None where it cannot import evoforge.
+
+    The bubblewrap sandbox shows a candidate exactly these folders of the host.
+    """
     with _lock:
         if python not in _cache:
             _cache[python] = _probe(python)
@@ -69,9 +86,7 @@ def _probe(python: str) -> dict[str, Any] | None:
         return None
     if done.returncode != 0 or "evoforge" not in found.get("packages", {}):
         return None
-    if any(not module.startswith(KNOWN_FINDERS) for module in found["finders"]):
-        return None
-    return {"sys_path": found["sys_path"], "packages": found["packages"]}
+    return found
 
 
 _compiled: dict[str, str | None] = {}
@@ -97,6 +112,7 @@ def compiled_harness(python: str) -> str | None:
     with _lock:
         if python not in _compiled:
             folder = tempfile.mkdtemp(prefix="evoforge-harness-")
+            os.chmod(folder, 0o755)  # the sandbox's user runs it; only we may write here
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
             target = str(Path(folder) / "harness.pyc")
             source = str(Path(__file__).with_name("harness.py"))

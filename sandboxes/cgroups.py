@@ -118,28 +118,11 @@ def _read_pids(procs: Path) -> list[int]:
         return []
 
 
-class PidsCgroup:
-    """One evaluation's cgroup: created before the child runs code, removed after."""
+class Cgroup:
+    """One evaluation's cgroup of some controller: joined before the child runs code."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @classmethod
-    def create(cls, max_pids: int) -> PidsCgroup | None:
-        """A fresh cgroup allowing `max_pids` tasks, or None where cgroups are unusable."""
-        base = pids_cgroup_base()
-        if base is None:
-            return None
-        _retry_leftovers()
-        path = base / f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        try:
-            path.mkdir()
-            (path / "pids.max").write_text(str(max_pids))
-        except OSError:
-            with contextlib.suppress(OSError):
-                path.rmdir()
-            return None
-        return cls(path)
 
     def add(self, pid: int) -> bool:
         """Move `pid` in; the child must not have run candidate code yet."""
@@ -172,6 +155,27 @@ class PidsCgroup:
                 return
             time.sleep(pause)  # only reached when something was still alive
             pause = min(pause * 2, 0.02)
+
+
+class PidsCgroup(Cgroup):
+    """One evaluation's pids cgroup: created before the child runs code, removed after."""
+
+    @classmethod
+    def create(cls, max_pids: int) -> PidsCgroup | None:
+        """A fresh cgroup allowing `max_pids` tasks, or None where cgroups are unusable."""
+        base = pids_cgroup_base()
+        if base is None:
+            return None
+        _retry_leftovers()
+        path = base / f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        try:
+            path.mkdir()
+            (path / "pids.max").write_text(str(max_pids))
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            return None
+        return cls(path)
 
     def remove(self) -> None:
         """Remove the cgroup; one kept busy by an unreaped zombie is retried later."""

@@ -58,6 +58,7 @@ PACKAGE_ROOT = "/opt/evoforge/host"  # where the host's evoforge packages are mo
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOBODY = 65534
 ATTACH_GRACE_S = 5.0
+CANCELLED = "cancelled before it started: the run was stopped (Ctrl-C)"
 
 
 def host_packages() -> dict[str, str]:
@@ -158,6 +159,7 @@ class DockerSandbox:
         self._client_lock = threading.Lock()
         self._live: set[str] = set()
         self._live_lock = threading.Lock()
+        self._cancelled = False
         self._packages = package_mounts(host_packages())
 
     # -- the daemon -----------------------------------------------------------------
@@ -204,8 +206,11 @@ class DockerSandbox:
         return self.gpu_image if resources.gpus > 0 else self.image
 
     def cancel_all(self) -> None:
-        """Kill every container in flight; each evaluation thread then cleans up its own."""
+        """Kill every container in flight; each evaluation thread then cleans up its own.
+        A container created from now on is removed unstarted: Ctrl-C must not wait out
+        the timeout of a candidate whose container was being created as it came."""
         with self._live_lock:
+            self._cancelled = True
             running = list(self._live)
         for container_id in running:
             with contextlib.suppress(Exception):
@@ -214,7 +219,10 @@ class DockerSandbox:
     # -- one evaluation -------------------------------------------------------------
 
     def run(self, job: EvaluationJob) -> EvaluationOutcome:
-        return run_in_workdir(job, self._evaluate, "evoforge-docker-", self.workdir_root, self.name)
+        # The work folder is a capped tmpfs of its own (as root), owned by the container's user.
+        uid = self.user.partition(":")[0]
+        owner = int(uid) if uid.isdigit() else 0
+        return run_in_workdir(job, self._evaluate, self.workdir_root, self.name, owner=owner)
 
     def _evaluate(self, job: EvaluationJob, workdir: Path) -> EvaluationOutcome:
         written = write_candidate(workdir / "candidate", job.files)
@@ -335,7 +343,10 @@ class DockerSandbox:
         container = created["Id"]
         with self._live_lock:
             self._live.add(container)
+            cancelled = self._cancelled
         try:
+            if cancelled:
+                return EvaluationOutcome(status="crashed", reason=CANCELLED)
             return supervise(api, container)
         finally:
             with contextlib.suppress(docker.errors.DockerException):

@@ -465,6 +465,8 @@ def isolate(settings: dict[str, Any]) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[1] == "--serve":
+        return serve_warm(int(argv[2]), argv[3])
     if len(argv) != 2:
         print("usage: python -I harness.py SPEC", file=sys.stderr)
         return 2
@@ -478,6 +480,14 @@ def main(argv: list[str]) -> int:
     boot(spec.get("boot"))
     if spec.get("isolate") is not None and not isolate(spec["isolate"]):
         return FAILED_ISOLATION
+    load_platform()
+    install_shims()
+    evaluate_spec(spec, lambda: nonce)
+    return 0
+
+
+def load_platform() -> None:
+    """Import what scoring needs from evoforge, once `boot` made it importable."""
     global EvaluationResult, normalize, score_from_metrics, gepa_shim, EVALUATOR_NOT_LOADED
     from evoforge.result import (
         EVALUATOR_NOT_LOADED,
@@ -486,26 +496,54 @@ def main(argv: list[str]) -> int:
         score_from_metrics,
     )
     from evoforge.sandboxes import gepa_shim
+
+
+def install_shims() -> None:
+    """Make `import openevolve`, `shinka` and `gepa` resolve to evoforge's stand-ins."""
     from evoforge.sandboxes.openevolve_shim import install_openevolve_shim
-    from evoforge.sandboxes.result_file import write_result
-    from evoforge.sandboxes.rlimits import apply_limits
     from evoforge.sandboxes.shinka_shim import install_shinka_shim
 
+    install_openevolve_shim()
+    install_shinka_shim()
+    gepa_shim.install_gepa_shim()
+
+
+def evaluate_spec(spec: dict[str, Any], nonce: Any) -> None:
+    """Limits, then the cascade, then the result file; `nonce()` is asked only at the
+    end (a warm child reads it from stdin then, so a process it forked meanwhile never
+    held it)."""
+    from evoforge.sandboxes.result_file import reserve_space, write_result
+    from evoforge.sandboxes.rlimits import apply_limits
+
+    reserve_space(spec["result_path"])
     apply_limits(spec.get("limits", {}))
     sys.path[:0] = [p for p in spec.get("python_path", []) if p not in sys.path]
     # Last, so it shadows nothing: the candidate's own files import one another, as
     # they do where other tools run them (a SkyDiscover container's one folder).
     sys.path.append(spec["candidate_dir"])
-    install_openevolve_shim()
-    install_shinka_shim()
-    gepa_shim.install_gepa_shim()
     try:
         payload = run_cascade(spec, Candidate(spec))
     except StageFailure as stopped:
         payload = failure(stopped.stage, stopped.error, spec.get("limits", {}).get("memory_mb"))
-    payload["nonce"] = nonce
+    payload["nonce"] = nonce()
     write_result(spec["result_path"], payload)
-    return 0
+
+
+def serve_warm(control_fd: int, setup_path: str) -> int:
+    """`--serve FD SETUP`: a warm server for one evaluation slot (sandboxes/warm_server.py).
+    SETUP, written by the parent before the server starts, says how to boot."""
+    with open(setup_path, "rb") as handle:
+        setup = marshal.load(handle)
+    try:
+        os.unlink(setup_path)
+    except OSError:
+        pass
+    boot(setup.get("boot"))
+    load_platform()
+    install_shims()
+    from evoforge.sandboxes.warm_server import serve
+
+    return serve(control_fd, setup, sys.modules[__name__])
 
 
 if __name__ == "__main__":

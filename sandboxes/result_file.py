@@ -49,8 +49,34 @@ def to_json(value: Any) -> str:
     return "{" + ",".join(f"{_json_string(k)}:{to_json(v)}" for k, v in value.items()) + "}"
 
 
+RESERVE_BYTES = 4 << 20
+
+
+def reserve_space(path: str) -> None:
+    """Set aside room for the result before the candidate runs.
+
+    The work folder is a capped filesystem of its own: a candidate that fills it
+    would otherwise leave no room for its own result, and its evaluation would end
+    as an unexplained crash. `write_result` frees the room just before it writes.
+    """
+    try:
+        fd = os.open(f"{path}.reserve", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        return
+    try:
+        os.posix_fallocate(fd, 0, RESERVE_BYTES)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def write_result(path: str, payload: dict[str, Any]) -> None:
     """Write atomically: the parent reads either nothing or the whole file."""
+    try:
+        os.unlink(f"{path}.reserve")
+    except OSError:
+        pass
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as handle:

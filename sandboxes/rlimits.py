@@ -32,6 +32,8 @@ def apply_limits(limits: dict[str, Any]) -> None:
         cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU at the soft limit, SIGKILL a second later
     if limits.get("max_file_mb"):
         cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) << 20)
+    if limits.get("max_open_files"):
+        cap(resource.RLIMIT_NOFILE, int(limits["max_open_files"]))
     if limits.get("max_processes"):
         # RLIMIT_NPROC counts every task of this user, so the limit is relative to what
         # runs now. /proc/loadavg's "running/total" counts tasks (threads) like the kernel.

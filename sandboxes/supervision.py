@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from evoforge.sandboxes.cgroups import PidsCgroup
+from evoforge.sandboxes.cgroups import Cgroup
 from evoforge.sandboxes.output import CappedStream
 
 READ_SIZE = 1 << 20
@@ -87,7 +87,7 @@ def wait_for_exit(pid: int, pidfd: int | None, timeout: float) -> None:
         time.sleep(_POLL_S)
 
 
-def stop(proc: subprocess.Popen[bytes], pidfd: int | None, cgroup: PidsCgroup | None) -> None:
+def stop(proc: subprocess.Popen[bytes], pidfd: int | None, cgroup: Cgroup | None) -> None:
     """Kill the child's process group and cgroup, reap the child, and wait for the cgroup.
 
     Runs after every evaluation, also a clean one: a candidate may leave background

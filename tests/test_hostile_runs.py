@@ -107,12 +107,22 @@ HOSTILE = {
 }
 
 
+@pytest.fixture(scope="module")
+def work_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this module's runs put their work folders: every process they start names
+    it on its command line, so the leftover check below sees only this module's."""
+    root = tmp_path_factory.mktemp("hostile-work")
+    root.chmod(0o755)
+    return root
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
-    name: str, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    name: str, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, work_root: Path
 ) -> None:
     monkeypatch.setenv("EVOFORGE_TEST_API_KEY", "sk-evoforge-test")
+    monkeypatch.setenv("TMPDIR", str(work_root))
     body, statuses = HOSTILE[name]
 
     folder = write_folder_task(
@@ -159,14 +169,20 @@ def test_hostile_seed_ends_with_the_right_status_and_the_run_goes_on(
             assert evaluation["reason"], f"{name}: a failed evaluation must say why"
 
 
-def test_host_has_no_leftover_processes_after_hostile_runs() -> None:
-    """Nothing the sandbox started may outlive it (checked after the suite above)."""
+def test_host_has_no_leftover_processes_after_hostile_runs(work_root: Path) -> None:
+    """Nothing the sandbox started for the runs above may outlive them.
+
+    Only this module's processes are looked at (they name `work_root`): another
+    evoforge run on the machine, or another test's, is none of this test's business.
+    """
+    mark = str(work_root).encode()
     leftovers = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"harness.py" in cmdline:
-            leftovers.append(pid)
+        if mark in cmdline:
+            leftovers.append((pid, cmdline.replace(b"\0", b" ")[:200]))
     assert leftovers == []
+    assert not list(work_root.glob("evoforge-eval-*")), "a work folder was left behind"

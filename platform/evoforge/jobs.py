@@ -33,6 +33,7 @@ class EvaluationJob(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     python_path: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    warm_imports: list[str] = Field(default_factory=list)
     sandbox: str = "process"
     gpu_slot: int | None = None
     split: str | None = None
@@ -58,6 +59,7 @@ class EvaluationJob(BaseModel):
             resources=task.resources,
             python_path=task.python_path,
             env=task.env,
+            warm_imports=task.warm_imports,
             sandbox=sandbox,
         )
 

@@ -44,6 +44,12 @@ class Resources(BaseModel):
     gpus: int = Field(default=0, ge=0)
     max_processes: int = Field(default=64, gt=0)
     max_file_mb: int = Field(default=256, gt=0)
+    disk_mb: int = Field(default=1024, gt=0)
+    """The work folder's size: where evoforge is root it is a filesystem of its own,
+    so a candidate that fills it cannot fill a disk another evaluation needs."""
+    max_files: int = Field(default=100_000, gt=0)
+    """Files and folders the work folder may hold (its inodes)."""
+    max_open_files: int = Field(default=1024, gt=0)
     image: str | None = None
     network: bool = False
     """Whether the evaluator may reach the network. Off for every task that runs the
@@ -65,15 +71,18 @@ class Stage(BaseModel):
     minibatch: a few training instances a child must not regress on)."""
 
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
+OWN_SPLITS: tuple[str, ...] = ("train", "validation", "test")
+"""The task's own instances: what it generates or ships."""
+SPLITS: tuple[str, ...] = (*OWN_SPLITS, "public")
+"""With `public`: a public benchmark's instances, under that benchmark's rules."""
 
 
 class Baseline(BaseModel):
     """A human-designed policy shipped with a task, so every run can be read against it.
 
-    `scores` holds its measured score per split, as the task's README documents
-    them; the task's tests recompute them, so a changed simulator cannot leave a
-    stale figure behind.
+    `scores` holds its measured score per split (`public`: on the task's public
+    protocol, in the public score), as the task's README documents them; the task's
+    tests recompute them, so a changed simulator cannot leave a stale figure behind.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -82,6 +91,18 @@ class Baseline(BaseModel):
     files: dict[str, str]
     note: str = ""
     scores: dict[str, float] = Field(default_factory=dict)
+
+
+def strongest_baseline(baselines: list[Baseline], direction: Direction) -> Baseline | None:
+    """The documented baseline with the best training score (the split a search is scored
+    on), or None when none has one. A task's `reference_score` is often its simplest
+    baseline (1.0 by construction), so "best 1.69 vs reference 1" reads as a triumph
+    when a shipped baseline scores 2.14; runs are shown beside this one too."""
+    scored = [b for b in baselines if b.scores.get("train") is not None]
+    if not scored:
+        return None
+    pick = max if direction == "maximize" else min
+    return pick(scored, key=lambda b: b.scores["train"])
 
 
 class Objective(BaseModel):
@@ -129,6 +150,21 @@ class Task(BaseModel):
     so overfitting to the training instances shows as a gap."""
     test_instances: list[Any] | None = None
     """Held out: scored once, when the run ends, for the candidates it would export."""
+    public_protocol: str = ""
+    """`package.module:function` returning the instances of the public benchmark this
+    task mirrors (plain dicts, each with `"protocol": "public"`), read from the user's
+    copy of that data (`evoforge.public_data`) only when a run asks for them. On them
+    the evaluator applies the public rules and its score is the public score."""
+    public_instances: list[Any] | None = None
+    """The public protocol's instances when the run asked to be scored on it (loaded
+    from `public_protocol` as the run starts): scored once at the end, like `test`."""
+    public_protocols: dict[str, str] = Field(default_factory=dict)
+    """Further public protocols by name, loaded like `public_protocol`; a run searches
+    on one with `--train-on public:NAME` (spot_scheduling's `multi_region`)."""
+    trained_on_public: str | bool = False
+    """The public protocol the search itself was judged on (`public` or `public:NAME`,
+    from `--train-on`), so training scores, the reference and the baselines' figures are
+    that protocol's scores; False for the task's own instances."""
     baselines: list[Baseline] = Field(default_factory=list)
     direction: Direction = "maximize"
     metric: str = "score"
@@ -141,6 +177,10 @@ class Task(BaseModel):
     reference_note: str = ""
     python_path: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    warm_imports: list[str] = Field(default_factory=list)
+    """Modules a warm sandbox server imports once for every evaluation it forks (e.g.
+    `numpy`, `torch`, `triton`), beyond the evaluator's own module-level imports.
+    Importing must not initialise CUDA: each forked child does that on its own GPU."""
     prompts: dict[str, str] = Field(default_factory=dict)
     """Prompt templates replacing a model proposer's defaults, by template name (the
     LLM proposer's are `system`, `diff`, `full` and `crossover`; docs/proposers.md)."""
@@ -207,6 +247,7 @@ class Task(BaseModel):
             "train": self.instances,
             "validation": self.validation_instances,
             "test": self.test_instances,
+            "public": self.public_instances,
         }[split]
 
     def seed_files(self) -> dict[str, str]:

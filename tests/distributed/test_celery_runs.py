@@ -29,7 +29,7 @@ def store_facts(db_url: str) -> dict[str, Any]:
     """What the store holds: one row per evaluation, with its seq and host."""
     with open_database(db_url) as db, db.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT candidate_id, seq, host, status FROM evaluations ORDER BY seq")
+            text("SELECT candidate_id, seq, host, status, sandbox FROM evaluations ORDER BY seq")
         ).all()
         run = conn.execute(text("SELECT id, status, evaluation_count FROM runs")).one()
         pending = conn.execute(
@@ -40,6 +40,7 @@ def store_facts(db_url: str) -> dict[str, Any]:
         "seqs": [r.seq for r in rows],
         "hosts": {r.candidate_id: r.host for r in rows},
         "statuses": Counter(r.status for r in rows),
+        "sandboxes": Counter(r.sandbox for r in rows),
         "run_id": run.id,
         "run_status": run.status,
         "evaluation_count": run.evaluation_count,
@@ -56,9 +57,10 @@ def assert_stored_once(facts: dict[str, Any], budget: int) -> None:
     assert facts["pending"] == 0
 
 
-def run_json(*args: str, timeout: float = 240) -> dict[str, Any]:
+def run_json(*args: str, timeout: float = 240, expect: int = 0) -> dict[str, Any]:
+    """The command's JSON; `expect` 1 for a run with no ok evaluation (the CLI exits 1)."""
     result = run_cli(*args, "--json", timeout=timeout)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == expect, result.stderr[-3000:]
     return json.loads(result.stdout)
 
 
@@ -121,6 +123,8 @@ def test_a_run_on_two_workers_completes_with_every_evaluation_stored_once(
     facts = store_facts(pg_url)
     assert_stored_once(facts, 12)
     assert set(facts["hosts"].values()) == {"w1@test", "w2@test"}, "both workers evaluate"
+    # Each worker forks its evaluations from warm servers of its own.
+    assert all(",warm)" in sandbox for sandbox in facts["sandboxes"]), facts["sandboxes"]
     handed = one.received() + two.received()
     assert sorted(handed) == sorted(facts["candidates"]), "each job delivered exactly once"
 
@@ -205,10 +209,12 @@ def test_a_failing_candidate_is_stored_once_and_never_retried(
     )
     summary = run_json(
         "run", str(task), "--broker", redis_server.url, "--db", pg_url,
-        "--max-evaluations", "4", "-E", "1", "--seed", "1",
+        "--max-evaluations", "4", "-E", "1", "--seed", "1", expect=1,
     )  # fmt: skip
     facts = store_facts(pg_url)
     assert summary["evaluations"]["crashed"] == 4
+    assert {g["status"] for g in summary["failures"]} == {"crashed"}
+    assert sum(g["count"] for g in summary["failures"]) == 4
     assert_stored_once(facts, 4)
     assert Counter(worker.received()) == Counter(facts["candidates"]), "no candidate retried"
 

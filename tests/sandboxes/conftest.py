@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ MakeJob = Callable[..., EvaluationJob]
 
 
 @pytest.fixture
-def sandbox() -> ProcessSandbox:
-    return ProcessSandbox()
+def sandbox() -> Iterator[ProcessSandbox]:
+    made = ProcessSandbox()
+    yield made
+    made.close()
 
 
 @pytest.fixture
@@ -67,9 +69,13 @@ def make_job(tmp_path: Path) -> MakeJob:
     return build
 
 
-@pytest.fixture(params=["process", "docker"])
-def any_sandbox(request: pytest.FixtureRequest) -> Sandbox:
-    """Each sandbox in turn: the hostile suite must hold for both."""
+@pytest.fixture(params=["process", "process-cold", "docker"])
+def any_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """Each sandbox in turn: the hostile suite must hold for both, the process sandbox
+    with its warm servers (the default) and cold (`warm=false`)."""
     if request.param == "docker":
-        return request.getfixturevalue("docker_sandbox")
-    return ProcessSandbox()
+        yield request.getfixturevalue("docker_sandbox")
+        return
+    sandbox = ProcessSandbox(warm=request.param == "process")
+    yield sandbox
+    sandbox.close()

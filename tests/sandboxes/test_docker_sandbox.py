@@ -164,3 +164,27 @@ def test_private_task_folder_is_named_with_the_fix(
     outcome = docker_sandbox.run(job)
     assert outcome.status == "crashed"
     assert str(tmp_path) in outcome.reason and "chmod o+rX" in outcome.reason
+
+
+def test_a_container_created_after_ctrl_c_never_starts(
+    docker_sandbox: DockerSandbox, make_job: MakeJob
+) -> None:
+    """Ctrl-C may come while a container is being created: that candidate must neither
+    run nor make the user wait out its timeout, and its container is removed."""
+    job = make_job(
+        """
+        import time
+
+        def evaluate(program_path):
+            time.sleep(30)
+            return 1.0
+        """,
+        resources={"timeout_s": 60},
+    )
+    mine = set(evoforge_containers(docker_sandbox))
+    docker_sandbox.cancel_all()
+    started = time.monotonic()
+    outcome = docker_sandbox.run(job)
+    assert time.monotonic() - started < 10
+    assert outcome.status == "crashed" and "Ctrl-C" in outcome.reason
+    assert set(evoforge_containers(docker_sandbox)) <= mine

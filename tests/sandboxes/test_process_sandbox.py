@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from evoforge.evaluation import SandboxCache, evaluate_job
 from evoforge.hookspecs import hookimpl
 from evoforge.jobs import EvaluationJob
 from evoforge.protocols import Sandbox
@@ -198,6 +200,9 @@ def test_candidate_output_is_captured_and_work_folder_removed(sandbox, make_job:
     assert "warning!" in outcome.stderr
     folder = outcome.feedback.split("cwd: ")[1].split("\n")[0]
     assert f"home: {folder}" in outcome.feedback
+    # A warm slot keeps its folder, emptied; closing the sandbox removes it.
+    assert not os.path.exists(folder) or set(os.listdir(folder)) <= {"tmp", "shm"}
+    sandbox.close()
     assert not os.path.exists(folder)
 
 
@@ -217,3 +222,24 @@ def test_concurrent_runs_from_threads_keep_their_own_results(sandbox, make_job: 
     for thread in threads:
         thread.join()
     assert scores == {i: float(i) for i in range(len(jobs))}
+
+
+def test_an_evaluation_that_starts_after_ctrl_c_is_killed_at_once(make_job: MakeJob) -> None:
+    """Ctrl-C cancels the sandboxes while an evaluation may still be starting, its
+    sandbox not even built yet: that candidate must not run out its timeout either."""
+    sandboxes = SandboxCache({})
+    sandboxes.cancel_all()
+    job = make_job(
+        """
+        import time
+
+        def evaluate(program_path):
+            time.sleep(30)
+            return 1.0
+        """,
+        resources={"timeout_s": 60},
+    )
+    started = time.monotonic()
+    outcome = evaluate_job(job, sandboxes)
+    assert time.monotonic() - started < 10
+    assert outcome.status != "ok", outcome.reason

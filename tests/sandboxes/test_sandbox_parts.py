@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
 from evoforge.sandboxes.environment import child_environment, is_secret_name
 from evoforge.sandboxes.output import CappedStream
+from evoforge.sandboxes.tree_removal import remove_tree
 from evoforge.task import Resources
 
 
@@ -75,3 +83,25 @@ def test_cgroups_left_by_a_killed_orchestrator_are_swept() -> None:
     finally:
         if orphan.exists():
             orphan.rmdir()
+
+
+def test_a_folder_that_cannot_be_removed_leaves_the_folder_around_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """A work folder still mounted somewhere (a warm server's sandbox not yet gone)
+    cannot be removed; the folder holding it (/tmp, in real use) must keep its mode."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    around = tmp_path / "around"
+    around.mkdir()
+    around.chmod(0o1777)
+    busy = around / "work"
+    busy.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(busy)], check=True)
+    try:
+        (busy / "left-by-a-candidate").write_text("x")
+        remove_tree(busy)
+        assert stat.S_IMODE(around.stat().st_mode) == 0o1777
+        assert not (busy / "left-by-a-candidate").exists()  # what could go, went
+    finally:
+        subprocess.run(["umount", "-l", str(busy)], check=False)

@@ -73,10 +73,17 @@ class Worker:
         return SUCCEEDED.findall(self.text())
 
     def evaluating(self) -> bool:
-        """True while a pool process of this worker has a sandbox running under it."""
-        return self.proc is not None and any(
-            depth >= 2 for depth in _descendants(self.proc.pid).values()
-        )
+        """True while this worker runs an evaluation: a cold harness, or a child its
+        warm sandbox server forked (an idle server alone is no evaluation)."""
+        if self.proc is None:
+            return False
+        for pid in _descendants(self.proc.pid):
+            command = _command(pid)
+            if b"harness" not in command:
+                continue
+            if b"--serve" not in command or (_server(command) and _server(_command(_parent(pid)))):
+                return True
+        return False
 
     def kill_like_a_lost_machine(self) -> None:
         assert self.proc is not None
@@ -94,6 +101,25 @@ class Worker:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill_like_a_lost_machine()
+
+
+def _server(command: bytes) -> bool:
+    """A warm server's interpreter (or a child forked from it), not bubblewrap around it."""
+    return b"--serve" in command and not command.split(b"\0", 1)[0].endswith(b"bwrap")
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _descendants(root: int) -> dict[int, int]:

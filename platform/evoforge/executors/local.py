@@ -106,6 +106,7 @@ class LocalExecutor:
 
     async def aclose(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.sandboxes.close()
 
 
 def _evaluate_then_release(

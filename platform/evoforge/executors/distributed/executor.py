@@ -39,6 +39,7 @@ from evoforge.executors.distributed.settings import (
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.plugin_manager import registry
 from evoforge.protocols import ExecutorUnavailable
+from evoforge.secret_values import remember_url
 from evoforge.task import Task
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class CeleryExecutor:
             )
         self.sandbox_options = sandbox_options or {}
         self.broker = resolve_broker(broker)
+        remember_url(self.broker)  # a broker password no candidate output may carry
         self.queue = queue
         self.visibility_timeout = float(visibility_timeout)
         self.app = make_app(self.broker, self.visibility_timeout)

@@ -15,6 +15,7 @@ from evoforge.executors.distributed.settings import (
 )
 from evoforge.executors.distributed.worker_task import StoreUnreachable, evaluate_message
 from evoforge.executors.gpu_slots import GpuUnavailable
+from evoforge.secret_values import remember, remember_url
 from evoforge.store.database import open_database
 
 if TYPE_CHECKING:
@@ -66,7 +67,11 @@ def run_worker(
             f"this worker takes the {GPU_QUEUE!r} queue but has no GPUs: pass --gpus 0,1 "
             f"or leave {GPU_QUEUE!r} out of --queues"
         )
-    open_database(db).close()
+    # Before the pool forks, so every pool process knows them: the broker's and the
+    # store's passwords never reach the store in a candidate's output.
+    remember_url(url)
+    with open_database(db) as database:
+        remember(database.engine.url.password)
     worker_task.SETTINGS.db_url = db
     worker_task.SETTINGS.gpus = list(gpus)
     app = worker_app(url, visibility_timeout_s)

@@ -31,8 +31,9 @@ from sqlalchemy.exc import OperationalError
 from evoforge.evaluation import SandboxCache, evaluate_job
 from evoforge.executors.distributed.gpu_locks import GpuLocks
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
+from evoforge.secret_values import remember, scrub_outcome
 from evoforge.store.database import Database, open_database
-from evoforge.store.errors import StoreError
+from evoforge.store.errors import StoreError, StoreUnavailable
 from evoforge.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ _state: _ProcessState | None = None
 def _process_state() -> _ProcessState:
     global _state
     if _state is None or _state.pid != os.getpid():
-        database = open_database(SETTINGS.db_url)
+        # The store's own retries wait as long as this worker would, then hand back.
+        database = open_database(SETTINGS.db_url, patience_s=STORE_RETRY_S)
+        remember(database.engine.url.password)
         _state = _ProcessState(
             pid=os.getpid(),
             database=database,
@@ -112,6 +115,7 @@ def evaluate_message(
         return stored.model_dump(mode="json")
     outcome = _evaluate(state, job, sandbox_options)
     outcome = outcome.model_copy(update={"host": worker or outcome.host or socket.gethostname()})
+    outcome = scrub_outcome(outcome)  # with this machine's secrets, before storing
     if _store(state, job, outcome):
         return outcome.model_dump(mode="json")
     # Another delivery of this job stored first: report the evaluation that was kept.
@@ -129,6 +133,7 @@ def _split_score(
     _stored(state, job, worker)  # the candidate must be in this worker's store
     outcome = _evaluate(state, job, sandbox_options)
     outcome = outcome.model_copy(update={"host": worker or outcome.host or socket.gethostname()})
+    outcome = scrub_outcome(outcome)  # with this machine's secrets, before storing
     _retrying(lambda: state.repo.record_split_score(job.candidate_id, job.split, outcome))
     return outcome.model_dump(mode="json")
 
@@ -175,6 +180,8 @@ def _retrying(call: Callable[[], T]) -> T:
     while True:
         try:
             return call()
+        except StoreUnavailable as exc:  # the store's own retries ran out: Celery retries
+            raise StoreUnreachable(str(exc)) from None
         except OperationalError as exc:  # connection lost or refused, not a bad query
             if time.monotonic() > deadline:
                 raise StoreUnreachable(
