@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,22 @@ def _start_run(db_url: str, budget: int, *flags: str, **popen: Any) -> subproces
     )
 
 
+def _bubblewrap_children(parent: int) -> list[int]:
+    """The bubblewrap processes `parent` started: its warm sandbox servers."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status and b"--serve" in command:
+            found.append(int(entry))
+    return found
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str) -> None:
     proc = _start_run(
@@ -49,10 +66,17 @@ def test_killed_run_resumes_to_exactly_its_budget_without_duplicates(db_url: str
     while _evaluations(db_url) < 15 and time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(0.2)
+    servers = _bubblewrap_children(proc.pid)
+    assert servers, "the run keeps warm sandbox servers"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = _evaluations(db_url)
     assert 15 <= done_before < BUDGET
+    # The warm servers (each in a session of its own) die with the run that started them.
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in servers):
+        assert time.monotonic() < deadline, "a warm server outlived its killed run"
+        time.sleep(0.1)
 
     runs = cli_json("runs", "--db", db_url)
     run_id = runs[0]["run_id"]

@@ -10,14 +10,16 @@ import pytest
 
 from evoforge.jobs import EvaluationOutcome
 from evoforge.store import Repository, StoreError
-from evoforge.task import Task
+from evoforge.store.runs import FAILURE_REASON_CHARS
+from evoforge.task import Baseline, Task
 
 SUMMARY_KEYS = {
     "run_id", "task", "task_source", "status", "stop_reason", "seed", "direction", "metric",
     "objective", "objective_note",
     "candidates", "pending", "evaluations", "seed_score", "best_score", "best_candidate_id",
-    "reference_score", "budget", "created_at", "updated_at", "finished_at", "duration_s",
-    "spend_usd", "proposer_calls", "tokens_in", "tokens_out",
+    "reference_score", "trained_on", "strongest_baseline", "strongest_baseline_score",
+    "budget", "created_at", "updated_at", "finished_at", "duration_s",
+    "spend_usd", "proposer_calls", "tokens_in", "tokens_out", "isolation", "failures",
 }  # fmt: skip
 
 
@@ -137,9 +139,55 @@ def test_the_summary_counts_a_run_and_is_json(repo: Repository, run_id: str) -> 
     assert summary["evaluations"] == {
         "total": 5, "ok": 2, "invalid": 1, "failed": 1, "timeout": 1, "crashed": 0,
     }  # fmt: skip
+    # The outcomes above name no sandbox: their isolation is unknown, and says so.
+    assert summary["isolation"] == {"unknown": 5}
     assert (summary["seed_score"], summary["best_score"]) == (2.0, 4.0)
     assert summary["best_candidate_id"] == views[1].id
     assert summary["reference_score"] == 10.0
     assert summary["finished_at"] is not None and summary["finished_at"].endswith("+00:00")
     assert summary["duration_s"] >= 0
     assert (summary["spend_usd"], summary["proposer_calls"]) == (0.0, 0)
+
+
+def test_the_summary_groups_failures_by_the_first_line_of_their_reason(
+    repo: Repository, run_id: str
+) -> None:
+    """Tracebacks that differ only below their first line are one cause, counted once."""
+    outcomes = [
+        ("ok", "", 1.0),
+        *[("failed", f"No module named 'torch'\n  at 0x{n:x}", None) for n in range(3)],
+        ("failed", "x" * 500, None),
+        ("timeout", "exceeded 30 s", None),
+        ("failed", "", None),
+    ]
+    for n, (status, reason, score) in enumerate(outcomes):
+        view = repo.add_candidate(run_id, _files(n))
+        assert view is not None
+        repo.record_evaluation(
+            view.id, EvaluationOutcome(status=status, score=score, reason=reason)
+        )
+
+    failures = repo.run_summary(run_id)["failures"]
+    assert failures[0] == {"status": "failed", "reason": "No module named 'torch'", "count": 3}
+    assert sum(group["count"] for group in failures) == 6
+    assert {"status": "timeout", "reason": "exceeded 30 s", "count": 1} in failures
+    assert {"status": "failed", "reason": "(no reason recorded)", "count": 1} in failures
+    long = next(group for group in failures if group["reason"].startswith("x"))
+    assert len(long["reason"]) == FAILURE_REASON_CHARS
+    assert repo.list_runs()[0]["failures"] == failures
+
+
+def test_summary_names_the_strongest_baseline_in_the_tasks_direction(
+    repo: Repository, make_task: Callable[..., Task]
+) -> None:
+    def baselines(**train: float) -> list[Baseline]:
+        return [Baseline(name=n, files={}, scores={"train": s}) for n, s in train.items()]
+
+    cheapest = make_task(direction="minimize", baselines=baselines(slow=9.0, fast=2.5, mid=4.0))
+    summary = repo.run_summary(repo.create_run(cheapest, {}))
+    assert (summary["strongest_baseline"], summary["strongest_baseline_score"]) == ("fast", 2.5)
+    highest = make_task(name="other", reference_score=1.0, baselines=baselines(ref=1.0, ls=2.1))
+    summary = repo.run_summary(repo.create_run(highest, {}))
+    assert (summary["strongest_baseline"], summary["strongest_baseline_score"]) == ("ls", 2.1)
+    plain = repo.run_summary(repo.create_run(make_task(name="plain"), {}))
+    assert plain["strongest_baseline"] is None and plain["strongest_baseline_score"] is None

@@ -25,7 +25,7 @@ from evoforge.store.database import (
     open_database,
     open_read_only,
 )
-from evoforge.store.errors import NoDatabase, StoreError
+from evoforge.store.errors import NoDatabase, StoreError, StoreUnavailable
 from evoforge.store.models import CANDIDATE_KINDS, EDGE_KINDS, RUN_STATUSES
 from evoforge.store.repository import Repository
 from evoforge.store.rows import EdgeRow, RunRecord
@@ -40,6 +40,7 @@ __all__ = [
     "Repository",
     "RunRecord",
     "StoreError",
+    "StoreUnavailable",
     "default_database_path",
     "open_database",
     "open_read_only",

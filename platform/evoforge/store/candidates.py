@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,8 +72,11 @@ class CandidateQueries:
         try:
             with self._db.session() as session:
                 seq = _next_seq(session, run_id, Run.candidate_count)
-                session.add(
-                    Candidate(
+                # Core inserts, not ORM objects: this runs once per proposal.
+                connection = session.connection()
+                connection.execute(
+                    _INSERT_CANDIDATE,
+                    dict(
                         id=candidate_id,
                         run_id=run_id,
                         seq=seq,
@@ -88,9 +91,11 @@ class CandidateQueries:
                         note=text(note),
                         status="pending",
                         created_at=utcnow(),
-                    )
+                    ),
                 )
-                session.add_all(_edges(candidate_id, parent_id, inspirations, crossover_parents))
+                edges = _edges(candidate_id, parent_id, inspirations, crossover_parents)
+                if edges:
+                    connection.execute(_INSERT_EDGE, edges)
         except IntegrityError:
             if self.has_hash(run_id, digest):
                 return None
@@ -128,8 +133,10 @@ class CandidateQueries:
                 run_id, status, kind = found
                 if status == "evaluated":
                     return False
-                session.add(
-                    Evaluation(
+                connection = session.connection()
+                connection.execute(
+                    _INSERT_EVALUATION,
+                    dict(
                         run_id=run_id,
                         candidate_id=candidate_id,
                         seq=_next_seq(session, run_id, Run.evaluation_count),
@@ -147,14 +154,9 @@ class CandidateQueries:
                         host=outcome.host,
                         sandbox=outcome.sandbox,
                         created_at=utcnow(),
-                    )
+                    ),
                 )
-                session.execute(
-                    update(Candidate)
-                    .where(Candidate.id == candidate_id)
-                    .values(status="evaluated")
-                    .execution_options(**NO_SYNC)
-                )
+                connection.execute(_MARK_EVALUATED, {"candidate_id": candidate_id})
                 # A screen's score is not a result; a task's cascade stage's is (as in
                 # OpenEvolve), so a seed stopped at stage 1 still has a seed score.
                 if outcome.status == "ok" and score is not None and outcome.stage != SCREEN_STAGE:
@@ -381,15 +383,48 @@ def run_direction(session: Session, run_id: str) -> str:
     return direction
 
 
-def _next_seq(session: Session, run_id: str, counter: Any) -> int:
-    """Bump a run's counter and return the new value; the row lock makes it atomic."""
-    result = session.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values({counter: counter + 1, Run.updated_at: utcnow()})
-        .execution_options(**NO_SYNC)
+# Table-level statements, built once: the per-candidate writes skip the ORM's bulk
+# machinery and statement caching, which cost more than the SQL on SQLite.
+_INSERT_CANDIDATE = Candidate.__table__.insert()
+_INSERT_EDGE = LineageEdge.__table__.insert()
+_INSERT_EVALUATION = Evaluation.__table__.insert()
+_MARK_EVALUATED = (
+    Candidate.__table__.update()
+    .where(Candidate.__table__.c.id == bindparam("candidate_id"))
+    .values(status="evaluated")
+)
+
+
+def _bump(counter: Any, returning: bool) -> Any:
+    runs = Run.__table__
+    column = runs.c[counter.key]
+    statement = (
+        runs.update()
+        .where(runs.c.id == bindparam("run_id"))
+        .values({column: column + 1, runs.c.updated_at: bindparam("now")})
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    return statement.returning(column) if returning else statement
+
+
+_BUMPS: dict[tuple[str, bool], Any] = {}
+
+
+def _next_seq(session: Session, run_id: str, counter: Any) -> int:
+    """Bump a run's counter and return the new value; the row lock makes it atomic.
+    One statement where the database can return what it updated (SQLite 3.35+,
+    PostgreSQL), an update and a read elsewhere."""
+    connection = session.connection()
+    returning = bool(connection.dialect.update_returning)
+    key = (counter.key, returning)
+    if key not in _BUMPS:
+        _BUMPS[key] = _bump(counter, returning)
+    result = connection.execute(_BUMPS[key], {"run_id": run_id, "now": utcnow()})
+    if returning:
+        value = result.scalar_one_or_none()
+        if value is None:
+            raise StoreError(f"no run {run_id!r} in this database")
+        return int(value)
+    if result.rowcount != 1:
         raise StoreError(f"no run {run_id!r} in this database")
     return int(session.scalar(select(counter).where(Run.id == run_id)))
 
@@ -416,7 +451,7 @@ def _edges(
     parent_id: str | None,
     inspirations: Sequence[str],
     crossover_parents: Sequence[str],
-) -> list[LineageEdge]:
+) -> list[dict[str, str]]:
     wanted: dict[tuple[str, str], None] = {}
     if parent_id is not None:
         wanted[(parent_id, "parent")] = None
@@ -424,4 +459,4 @@ def _edges(
         wanted[(other, "inspiration")] = None
     for other in crossover_parents:
         wanted[(other, "crossover")] = None
-    return [LineageEdge(child_id=child_id, parent_id=p, kind=k) for p, k in wanted]
+    return [{"child_id": child_id, "parent_id": p, "kind": k} for p, k in wanted]

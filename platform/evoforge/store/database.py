@@ -8,25 +8,29 @@ query when it is already there, because the CLI opens the database on every comm
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from evoforge.store.errors import NoDatabase, StoreError
+from evoforge.store.errors import NoDatabase, StoreError, StoreUnavailable
 from evoforge.store.migrations import current_revision, head_revision, upgrade_to_head
+from evoforge.store.retry import DEFAULT_PATIENCE_S, PATIENCE_ENV, Retrier
 
 __all__ = [
     "Database",
     "NoDatabase",
     "StoreError",
+    "StoreUnavailable",
     "default_database_path",
     "open_database",
     "open_read_only",
@@ -34,8 +38,17 @@ __all__ = [
 
 DEFAULT_FOLDER = ".evoforge"
 DEFAULT_FILE = "evoforge.db"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-"""How long a SQLite writer waits for another (orchestrator, UI, a second run)."""
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+"""How long SQLite itself waits for another writer (orchestrator, worker, a second run)
+before answering "database is locked". Ordinary turn-taking takes milliseconds and
+never reaches it; a lock held longer then surfaces in `Retrier`, which logs that the
+run is paused and backs off, instead of leaving the run silently stuck in SQLite."""
+READ_ONLY_PATIENCE_S = 30.0
+"""How long a reader (the UI) waits for a busy store: a page should fail, not hang."""
+T = TypeVar("T")
+
+_open: ContextVar[tuple[Database, Session] | None] = ContextVar("evoforge_session", default=None)
+"""The transaction this thread or task has open, which nested `session()` blocks join."""
 
 _URL_HINT = "pass a SQLAlchemy URL with --db, e.g. sqlite:///runs/evoforge.db"
 
@@ -46,12 +59,19 @@ def default_database_path(cwd: Path | None = None) -> Path:
 
 
 class Database:
-    """An open store: the engine and a session factory. Queries go through
-    `evoforge.store.repository.Repository(database)`."""
+    """An open store: the engine, a session factory and the retry policy. Queries go
+    through `evoforge.store.repository.Repository(database)`, whose every method is
+    one unit of work retried by `retrying` while the store is busy."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, patience_s: float = DEFAULT_PATIENCE_S) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.retrier = Retrier(self.url, patience_s)
+
+    def retrying(self, what: str, work: Callable[[], T]) -> T:
+        """Run `work` (a whole unit of work that opens its own sessions), again from
+        its start while the store is busy or unreachable; see `evoforge.store.retry`."""
+        return self.retrier.call(what, work)
 
     @property
     def url(self) -> str:
@@ -60,9 +80,21 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Inside another `session()` of this database (same thread or task) the block
+        joins that transaction instead of opening one: a method made of other methods
+        (a proposal and the child it made) then commits once, all or nothing."""
+        joined = _open.get()
+        if joined is not None and joined[0] is self:
+            yield joined[1]
+            return
         with self._sessions() as session, session.begin():
-            yield session
+            token = _open.set((self, session))
+            try:
+                yield session
+            finally:
+                _open.reset(token)
 
     def close(self) -> None:
         """Release pooled connections (and, on SQLite, let WAL checkpoint)."""
@@ -83,13 +115,16 @@ class Database:
         return f"Database({self.url!r})"
 
 
-def open_database(url: str | None = None) -> Database:
+def open_database(url: str | None = None, patience_s: float | None = None) -> Database:
     """Open (creating and migrating as needed) the store at `url`.
 
     None means the default SQLite file under the current directory, whose folder is
     created. Raises `StoreError` with one line naming `--db` when the URL is malformed,
-    its driver is missing or the database cannot be reached.
+    its driver is missing or the database cannot be reached. `patience_s` is how long
+    each query waits out a busy or unreachable store (None: `EVOFORGE_STORE_PATIENCE_S`,
+    else 10 minutes); opening itself is not retried, so a wrong URL fails at once.
     """
+    patience = store_patience_s() if patience_s is None else patience_s
     if url is None:
         path = default_database_path()
         try:
@@ -114,10 +149,27 @@ def open_database(url: str | None = None) -> Database:
             f"--db {shown}: cannot open the database ({_first_line(exc)}); check the URL "
             "and that the database is reachable and writable"
         ) from exc
-    return Database(engine)
+    return Database(engine, patience)
 
 
-def open_read_only(url: str | None = None) -> Database:
+def absent_store(url: str | None = None) -> str | None:
+    """The URL, as shown to users, of a SQLite store that does not exist at `url` (None:
+    the default file), else None. Commands that only read (`runs`, `show`) report it
+    rather than let `open_database` create an empty store at a mistyped path. A server
+    URL is never absent here: whether it holds a store is learnt by opening it."""
+    if url is None:
+        sa_url: URL = URL.create("sqlite", database=str(default_database_path()))
+    else:
+        sa_url = _parse(url)
+    if sa_url.get_backend_name() != "sqlite":
+        return None
+    path = sa_url.database or ""
+    if path in ("", ":memory:") or Path(path).is_file():
+        return None
+    return sa_url.render_as_string(hide_password=True)
+
+
+def open_read_only(url: str | None = None, patience_s: float | None = None) -> Database:
     """Open an existing store for reading only: never created, migrated or written.
 
     The UI opens the store this way while runs write to it. SQLite connections set
@@ -125,7 +177,9 @@ def open_read_only(url: str | None = None) -> Database:
     default to read-only transactions. Raises `NoDatabase` when nothing has run there
     yet (no SQLite file, or no tables) and `StoreError` when the schema is not the one
     this evoforge reads (an older store is upgraded by any other `evoforge` command).
+    Queries wait out a busy store for `patience_s` (default `READ_ONLY_PATIENCE_S`).
     """
+    patience = READ_ONLY_PATIENCE_S if patience_s is None else patience_s
     if url is None:
         sa_url: URL = URL.create("sqlite", database=str(default_database_path()))
     else:
@@ -161,7 +215,21 @@ def open_read_only(url: str | None = None) -> Database:
             f"reads {head_revision()}; run `evoforge runs --db {shown}` once to upgrade it, "
             "or upgrade evoforge"
         )
-    return Database(engine)
+    return Database(engine, patience)
+
+
+def store_patience_s() -> float:
+    """`EVOFORGE_STORE_PATIENCE_S` (seconds, at least 0), else `DEFAULT_PATIENCE_S`."""
+    raw = os.environ.get(PATIENCE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PATIENCE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise StoreError(f"{PATIENCE_ENV}={raw!r} is not a number of seconds; e.g. 600")
+    return value
 
 
 def _parse(url: str) -> URL:

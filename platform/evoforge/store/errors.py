@@ -15,3 +15,11 @@ class NoDatabase(StoreError):
 
     Only read-only opens raise it; a normal open creates the store instead.
     """
+
+
+class StoreUnavailable(StoreError):
+    """The store stayed busy or unreachable longer than the run waits for it.
+
+    Raised only after the retries in `evoforge.store.retry` ran out; the message says
+    what kept it away and how to wait longer.
+    """

@@ -37,8 +37,9 @@ class LineageQueries:
         """The run's graph: ``{"run_id", "nodes": [...], "edges": [...]}``.
 
         A node is ``{"id", "seq", "parent_id", "generation", "island", "kind",
-        "proposer", "note", "status", "score", "reason", "created_at"}`` (`status` is
-        "pending" or the evaluation's; `reason` says why it failed); an edge is
+        "proposer", "note", "status", "score", "reason", "created_at", "stage"}``
+        (`status` is "pending" or the evaluation's; `reason` says why it failed; `stage`
+        the cascade stage it stopped at, so a screen is not taken for a result); an edge is
         ``{"child_id", "parent_id", "kind"}`` with kind parent, inspiration or crossover.
         Files are left out: fetch them per candidate.
         """
@@ -58,6 +59,7 @@ class LineageQueries:
                     Evaluation.score,
                     Evaluation.reason,
                     Candidate.created_at,
+                    Evaluation.stage,
                 )
                 .outerjoin(Evaluation, Evaluation.candidate_id == Candidate.id)
                 .where(Candidate.run_id == run_id)
@@ -79,6 +81,7 @@ class LineageQueries:
                     "score": score,
                     "reason": reason or "",
                     "created_at": iso(created_at),
+                    "stage": stage,
                 }
                 for (
                     cid,
@@ -94,6 +97,7 @@ class LineageQueries:
                     score,
                     reason,
                     created_at,
+                    stage,
                 ) in nodes  # fmt: skip
             ],
             "edges": [

@@ -192,7 +192,7 @@ class Evaluation(Base):
 
 
 class SplitScore(Base):
-    """A candidate's score on the validation or the test split.
+    """A candidate's score on the validation, test or public split.
 
     Kept apart from `evaluations` on purpose: the search acts only on training
     scores, and a row here must never feed a strategy or a proposer's prompt. Scored
@@ -214,6 +214,8 @@ class SplitScore(Base):
     status: Mapped[str] = mapped_column(String(16))
     score: Mapped[float | None] = mapped_column(Float)
     instance_scores_json: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    metrics_json: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """The evaluation's metrics: a public protocol's figures in its own units."""
     reason: Mapped[str] = mapped_column(Text, default="")
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

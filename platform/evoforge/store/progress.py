@@ -27,7 +27,9 @@ class ProgressQueries:
         """One dict per evaluation, oldest first: ``{"candidate_id", "seq" (the
         candidate's), "evaluation_seq", "status", "score", "metrics", "reason",
         "island", "generation", "parent_id", "kind", "code_length" (characters over all
-        files, the default MAP-Elites feature), "duration_s", "created_at"}``."""
+        files, the default MAP-Elites feature), "duration_s", "created_at", "stage"}``.
+        `stage` (the cascade stage the evaluation stopped at, or None) lets a page tell a
+        strategy's screen from a result."""
         with self._db.session() as session:
             found = session.execute(
                 select(
@@ -45,6 +47,7 @@ class ProgressQueries:
                     Candidate.files_json,
                     Evaluation.duration_s,
                     Evaluation.created_at,
+                    Evaluation.stage,
                 )
                 .join(Evaluation, Evaluation.candidate_id == Candidate.id)
                 .where(Evaluation.run_id == run_id)
@@ -66,6 +69,7 @@ class ProgressQueries:
                 "code_length": sum(len(text) for text in (files or {}).values()),
                 "duration_s": duration_s,
                 "created_at": iso(created_at),
+                "stage": stage,
             }
             for (
                 cid,
@@ -82,5 +86,6 @@ class ProgressQueries:
                 files,
                 duration_s,
                 created_at,
+                stage,
             ) in found  # fmt: skip
         ]

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 
-from evoforge.proposals import PROPOSAL_STATUSES, RejectedAttempt
+from evoforge.proposals import PROPOSAL_STATUSES, CandidateView, RejectedAttempt
 from evoforge.proposals import ProposerCall as ProposerCallRecord
-from evoforge.store.candidates import NO_SYNC
 from evoforge.store.errors import StoreError
 from evoforge.store.models import Proposal, ProposerCall, Run, utcnow
 from evoforge.store.portable import finite, text
 from evoforge.store.rows import iso
+from evoforge.store.runs import failure_reason
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -32,6 +33,9 @@ KIND_CHARS = 32
 """`proposals.kind` is a String(32); PostgreSQL refuses longer values, SQLite keeps them."""
 LENIENCY_CHARS = 64
 """`proposals.leniency` is a String(64), for the same reason."""
+
+
+DUPLICATE_REASON = "the proposed artifact was already evaluated (duplicate)"
 
 
 class ProposalQueries:
@@ -102,14 +106,58 @@ class ProposalQueries:
         }
         with self._db.session() as session:
             _touch_run(session, run_id)
+            connection = session.connection()
             proposal_id = int(
-                session.execute(insert(Proposal).values(proposal)).inserted_primary_key[0]
+                connection.execute(_INSERT_PROPOSAL, proposal).inserted_primary_key[0]
             )
             if rows:
-                session.execute(
-                    insert(ProposerCall), [{**row, "proposal_id": proposal_id} for row in rows]
+                connection.execute(
+                    _INSERT_CALL, [{**row, "proposal_id": proposal_id} for row in rows]
                 )
         return proposal_id
+
+    def add_proposed_child(
+        self,
+        run_id: str,
+        files: dict[str, str],
+        *,
+        seq: int,
+        parent_id: str,
+        calls: Iterable[ProposerCallRecord],
+        leniency: str = "",
+        **candidate: Any,
+    ) -> CandidateView | None:
+        """An accepted proposal's child and the proposal, in one transaction (one
+        commit per proposal, not two); None when the run already has these files, the
+        proposal then stored as a `duplicate`. `candidate` takes `add_candidate`'s
+        keywords (`proposer` and `kind` are the proposal's too)."""
+        calls = list(calls)
+        proposal = {
+            "seq": seq,
+            "parent_id": parent_id,
+            "proposer": candidate.get("proposer", ""),
+            "kind": candidate.get("kind", "mutation"),
+            "calls": calls,
+            "leniency": leniency,
+        }
+        try:
+            with self._db.session():  # type: ignore[attr-defined]
+                view = self.add_candidate(  # type: ignore[attr-defined]
+                    run_id, files, parent_id=parent_id, **candidate
+                )
+                self.record_proposal(
+                    run_id,
+                    candidate_id=view.id if view is not None else None,
+                    status="accepted" if view is not None else "duplicate",
+                    reason="" if view is not None else DUPLICATE_REASON,
+                    **proposal,
+                )
+            return view
+        except IntegrityError:  # another writer stored the same files a moment ago
+            self.record_proposal(
+                run_id, candidate_id=None, status="duplicate", reason=DUPLICATE_REASON, **proposal
+            )
+            return None
 
     def recent_rejections(self, run_id: str, limit: int = 3) -> list[RejectedAttempt]:
         """The latest proposals that produced no child (rejected or failed), newest
@@ -170,6 +218,59 @@ class ProposalQueries:
             found = session.execute(query).mappings().all()
         return [{**row, "created_at": iso(row["created_at"])} for row in found]
 
+    def rejection_reasons(self, run_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Proposals that made no child (rejected or failed), grouped by status and the
+        first line of their reason as failures are (`runs.failure_reason`), most
+        frequent first, at most `limit` groups: ``[{"status", "reason", "count"}]``.
+        Those answers cost model calls and show up nowhere else in a run's numbers."""
+        merged: dict[tuple[str, str], int] = {}
+        with self._db.session() as session:
+            for status, reason, number in session.execute(
+                select(Proposal.status, Proposal.reason, func.count())
+                .where(Proposal.run_id == run_id, Proposal.status.in_(NO_CHILD))
+                .group_by(Proposal.status, Proposal.reason)
+            ):
+                key = (str(status), failure_reason(reason or ""))
+                merged[key] = merged.get(key, 0) + int(number)
+        ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+        return [
+            {"status": status, "reason": reason, "count": count}
+            for (status, reason), count in ranked[:limit]
+        ]
+
+    def proposal_calls(
+        self, run_id: str, proposal_ids: Iterable[int]
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The model calls of the given proposals of a run, oldest first per proposal:
+        ``{proposal_id: [{model, prompt, response, tokens_in, tokens_out, cost_usd,
+        latency_s, error}]}``. A rejected proposal has no candidate, so its prompt and
+        answer are reachable only through its id."""
+        wanted = list(proposal_ids)
+        calls: dict[int, list[dict[str, Any]]] = {pid: [] for pid in wanted}
+        if not wanted:
+            return calls
+        query = (
+            select(
+                ProposerCall.proposal_id,
+                ProposerCall.model,
+                ProposerCall.prompt,
+                ProposerCall.response,
+                ProposerCall.tokens_in,
+                ProposerCall.tokens_out,
+                ProposerCall.cost_usd,
+                ProposerCall.latency_s,
+                ProposerCall.error,
+            )
+            .where(ProposerCall.run_id == run_id, ProposerCall.proposal_id.in_(wanted))
+            .order_by(ProposerCall.id)
+        )
+        with self._db.session() as session:
+            for row in session.execute(query).mappings():
+                calls[int(row["proposal_id"])].append(
+                    {key: value for key, value in row.items() if key != "proposal_id"}
+                )
+        return calls
+
 
 def proposal_counts(session: Session, run_id: str) -> dict[str, int]:
     """Proposals of one run by status (every status, zero if none) and "total"."""
@@ -185,10 +286,17 @@ def proposal_counts(session: Session, run_id: str) -> dict[str, int]:
     return counts
 
 
+_INSERT_PROPOSAL = Proposal.__table__.insert()
+_INSERT_CALL = ProposerCall.__table__.insert()
+_TOUCH_RUN = (
+    Run.__table__.update()
+    .where(Run.__table__.c.id == bindparam("run_id"))
+    .values(updated_at=bindparam("now"))
+)
+
+
 def _touch_run(session: Session, run_id: str) -> None:
     """Mark the run as active now; refuses an unknown run before anything is written."""
-    result = session.execute(
-        update(Run).where(Run.id == run_id).values(updated_at=utcnow()).execution_options(**NO_SYNC)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = session.connection().execute(_TOUCH_RUN, {"run_id": run_id, "now": utcnow()})
+    if result.rowcount != 1:
         raise StoreError(f"no run {run_id!r} in this database")

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from evoforge.store.candidates import NO_SYNC, evaluation_counts
 from evoforge.store.errors import StoreError
-from evoforge.store.models import RUN_STATUSES, Candidate, ProposerCall, Run, utcnow
+from evoforge.store.models import RUN_STATUSES, Candidate, Evaluation, ProposerCall, Run, utcnow
 from evoforge.store.portable import json_safe
 from evoforge.store.rows import RunRecord, iso
-from evoforge.task import Task
+from evoforge.task import Baseline, Task, strongest_baseline
 
 if TYPE_CHECKING:
     from evoforge.store.database import Database
@@ -123,6 +123,12 @@ class RunQueries:
         - ``seed_score``, ``best_score``: floats or null (only ``ok`` evaluations count);
           ``best_candidate_id``: str or null
         - ``reference_score``: the task's human state of the art (float or null)
+        - ``trained_on``: ``own`` (the task's instances) or the public protocol the
+          search was judged on (``public``, ``public:multi_region``), so every training
+          score is that protocol's score
+        - ``strongest_baseline``, ``strongest_baseline_score``: the name and training
+          score of the task's best documented baseline (null when it documents none),
+          which may beat ``reference_score`` by far (model_placement: 2.14 vs 1)
         - ``budget``: the run's limits ``{"max_evaluations", "max_wall_s",
           "target_score", "patience", "max_cost_usd"}``, each null when unlimited
         - ``created_at``, ``updated_at``, ``finished_at``: ISO 8601 UTC or null
@@ -130,6 +136,12 @@ class RunQueries:
           or if the run died without recording its end)
         - ``spend_usd``: sum of proposer-call costs; ``proposer_calls``: their number;
           ``tokens_in``, ``tokens_out``: token totals
+        - ``isolation``: evaluations per sandbox ``{name: count}``
+        - ``failures``: evaluations that were not ``ok``, grouped by status and reason, so
+          a failed run says why without opening the store: a list of
+          ``{"status", "reason", "count"}``, most frequent first, at most
+          ``FAILURE_GROUPS`` groups; ``reason`` is the first line of the stored reason
+          (tracebacks differ further down by addresses) cut to ``FAILURE_REASON_CHARS``
         """
         with self._db.session() as session:
             return _summaries(session, [_existing(session, run_id)])[0]
@@ -169,6 +181,14 @@ class RunQueries:
                 raise StoreError(f"no run {run_id!r}; `evoforge runs` lists the runs")
 
 
+def _trained_on(stored: Any) -> str:
+    """`own`, or the public protocol searched on (`public`, `public:multi_region`);
+    runs stored before named protocols kept a plain true for `public`."""
+    if stored is True:
+        return "public"
+    return stored if isinstance(stored, str) and stored else "own"
+
+
 def _existing(session: Session, run_id: str) -> Run:
     run = session.get(Run, run_id)
     if run is None:
@@ -203,9 +223,19 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
             .group_by(ProposerCall.run_id)
         )
     }
+    failures = _failures(session, ids)
+    isolation: dict[str, dict[str, int]] = {run_id: {} for run_id in ids}
+    for run_id, sandbox, number in session.execute(
+        select(Evaluation.run_id, Evaluation.sandbox, func.count())
+        .where(Evaluation.run_id.in_(ids))
+        .group_by(Evaluation.run_id, Evaluation.sandbox)
+    ):
+        isolation[run_id][sandbox or "unknown"] = int(number)
     summaries = []
     for run in runs:
         count, spend, tokens_in, tokens_out = calls.get(run.id, (0, 0.0, 0, 0))
+        baselines = [Baseline.model_validate(b) for b in run.task_json.get("baselines") or []]
+        strongest = strongest_baseline(baselines, run.direction)
         ended = run.finished_at or run.updated_at
         summaries.append(
             {
@@ -226,6 +256,9 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
                 "best_score": run.best_score,
                 "best_candidate_id": run.best_candidate_id,
                 "reference_score": run.task_json.get("reference_score"),
+                "trained_on": _trained_on(run.task_json.get("trained_on_public")),
+                "strongest_baseline": strongest.name if strongest else None,
+                "strongest_baseline_score": strongest.scores["train"] if strongest else None,
                 "budget": _budget(run.config_json),
                 "created_at": iso(run.created_at),
                 "updated_at": iso(run.updated_at),
@@ -235,9 +268,50 @@ def _summaries(session: Session, runs: Sequence[Run]) -> list[dict[str, Any]]:
                 "proposer_calls": int(count),
                 "tokens_in": int(tokens_in or 0),
                 "tokens_out": int(tokens_out or 0),
+                "isolation": isolation[run.id],
+                "failures": failures[run.id],
             }
         )
     return summaries
+
+
+FAILURE_GROUPS = 10
+FAILURE_REASON_CHARS = 200
+
+
+def failure_reason(reason: str) -> str:
+    """The part of a stored reason that names the failure: its first non-blank line, cut
+    short. Later lines (tracebacks, addresses, timings) vary between candidates that
+    failed the same way, so grouping on them would split one cause into many."""
+    line = next((text.strip() for text in reason.splitlines() if text.strip()), "")
+    if len(line) > FAILURE_REASON_CHARS:
+        return line[: FAILURE_REASON_CHARS - 1] + "…"
+    return line or "(no reason recorded)"
+
+
+def _failures(session: Session, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Not-ok evaluations per run grouped by status and reason, in one grouped query.
+
+    SQL groups on the whole reason; the groups are then merged on `failure_reason`, which
+    no SQL dialect computes portably. The distinct reasons of a run are few next to its
+    evaluations (one per cause, plus variants of a traceback)."""
+    merged: dict[str, dict[tuple[str, str], int]] = {run_id: {} for run_id in ids}
+    for run_id, status, reason, number in session.execute(
+        select(Evaluation.run_id, Evaluation.status, Evaluation.reason, func.count())
+        .where(Evaluation.run_id.in_(ids), Evaluation.status != "ok")
+        .group_by(Evaluation.run_id, Evaluation.status, Evaluation.reason)
+    ):
+        key = (str(status), failure_reason(reason or ""))
+        merged[run_id][key] = merged[run_id].get(key, 0) + int(number)
+    return {
+        run_id: [
+            {"status": status, "reason": reason, "count": count}
+            for (status, reason), count in sorted(
+                groups.items(), key=lambda item: (-item[1], item[0])
+            )[:FAILURE_GROUPS]
+        ]
+        for run_id, groups in merged.items()
+    }
 
 
 def _plain_json(config: dict[str, Any]) -> dict[str, Any]:

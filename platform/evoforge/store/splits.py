@@ -44,6 +44,7 @@ class SplitQueries:
                         status=outcome.status,
                         score=finite(outcome.score),
                         instance_scores_json=json_safe(outcome.instance_scores),
+                        metrics_json=json_safe(outcome.metrics),
                         reason=text(outcome.reason),
                         duration_s=outcome.duration_s,
                         created_at=utcnow(),
@@ -54,7 +55,7 @@ class SplitQueries:
         return True
 
     def split_scores(self, run_id: str) -> dict[str, dict[str, dict[str, Any]]]:
-        """candidate id -> split -> {status, score, reason, instance_scores}."""
+        """candidate id -> split -> {status, score, reason, instance_scores, metrics}."""
         with self._db.session() as session:
             rows = session.scalars(select(SplitScore).where(SplitScore.run_id == run_id)).all()
             found: dict[str, dict[str, dict[str, Any]]] = {}
@@ -64,6 +65,7 @@ class SplitQueries:
                     "score": row.score,
                     "reason": row.reason,
                     "instance_scores": row.instance_scores_json,
+                    "metrics": row.metrics_json or {},
                 }
         return found
 
@@ -94,7 +96,8 @@ class SplitQueries:
         README documents them. Empty rows when the task has no validation or test split.
 
         Keys: ``select_on`` (train | validation), ``splits`` (the splits the task has),
-        ``rows`` (each ``{"candidate_id", "roles", "train", "validation", "test"}``,
+        ``rows`` (each ``{"candidate_id", "roles", "train", "validation", "test",
+        "public", "public_metrics"}``, the last the public protocol's figures in its units,
         a score or null) and ``baselines`` (each ``{"name", "note", "train",
         "validation", "test"}``).
         """
@@ -105,7 +108,11 @@ class SplitQueries:
             task_json, config_json = run.task_json, run.config_json
         splits = ["train"] + [
             split
-            for split, key in (("validation", "validation_instances"), ("test", "test_instances"))
+            for split, key in (
+                ("validation", "validation_instances"),
+                ("test", "test_instances"),
+                ("public", "public_instances"),
+            )
             if task_json.get(key)
         ]
         report: dict[str, Any] = {
@@ -137,8 +144,11 @@ class SplitQueries:
         for cid, names in roles.items():
             row: dict[str, Any] = {"candidate_id": cid, "roles": names}
             row["train"] = views[cid].score if views[cid].scored else None
-            for split in ("validation", "test"):
+            for split in SPLIT_NAMES[1:]:
                 found = scores.get(cid, {}).get(split)
                 row[split] = found["score"] if found and found["status"] == "ok" else None
+            public = scores.get(cid, {}).get("public")
+            # The public benchmark's own units (its cost, makespan, pressure) beside its score.
+            row["public_metrics"] = public["metrics"] if public and public["status"] == "ok" else {}
             report["rows"].append(row)
         return report
