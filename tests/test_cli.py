@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import cli_json, run_cli
+from cli_helpers import cli_json, run_cli, run_piped
 
 
 def test_tasks_lists_the_builtin_circle_packing_task() -> None:
@@ -87,9 +87,29 @@ def test_unreachable_database_url_names_the_db_option() -> None:
 
 
 def test_long_errors_stay_on_one_line_when_piped(db_url: str) -> None:
-    result = run_cli("runs", "--db", "sqlite:////nonexistent/folder/for/evoforge/store.db")
+    result = run_cli("show", "abc", "--db", "sqlite:////nonexistent/folder/for/evoforge/store.db")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_commands_on_a_missing_sqlite_file_create_no_store(tmp_path: Path) -> None:
+    store = tmp_path / "typo.db"
+    db = f"sqlite:///{store}"
+    listed = run_cli("runs", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    assert f"no evoforge store at {db}" in listed.stdout
+    assert cli_json("runs", "--db", db) == []
+    for command in (
+        ("show", "abc123"),
+        ("resume", "abc123"),
+        ("export", "abc123", "--out", str(tmp_path / "out")),
+        ("kernels", "report", "abc123"),
+    ):
+        refused = run_cli(*command, "--db", db)
+        assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
+        assert "no evoforge store" in refused.stderr and "--db" in refused.stderr, command
+        assert "Traceback" not in refused.stderr
+    assert not store.exists() and not (tmp_path / "out").exists()
 
 
 def test_run_config_file_sets_options_and_flags_override_it(tmp_path: Path, db_url: str) -> None:
@@ -109,3 +129,67 @@ def test_misspelled_config_option_is_a_clear_error(tmp_path: Path, db_url: str) 
     result = run_cli("run", "circle_packing", "--config", str(config), "--db", db_url)
     assert result.returncode == 2
     assert "stratgy" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_shows_flags_without_a_value_to_pass() -> None:
+    for command in ("show", "runs", "tasks", "run"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "--json" in result.stdout
+        assert "<bool>" not in result.stdout, f"{command} --help labels a flag as taking a bool"
+
+
+def test_piped_runs_and_show_print_every_name_and_value_whole(db_url: str) -> None:
+    task = "circle_packing"
+    run_id = cli_json("run", task, "--max-evaluations", "3", "--seed", "1", "--db", db_url)[
+        "run_id"
+    ]
+    listed = run_piped("runs", "--db", db_url)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if run_id in line)
+    assert task in row  # not folded as `circle_pac` / `king` over two lines
+    shown = run_piped("show", run_id, "--db", db_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "…" not in shown.stdout
+    best = cli_json("show", run_id, "--db", db_url)["best_candidate_id"]
+    assert best in shown.stdout
+
+
+def test_offline_show_names_proposals_without_an_empty_spend_table(db_url: str) -> None:
+    run_id = cli_json("run", "circle_packing", "--max-evaluations", "3", "--db", db_url)["run_id"]
+    shown = run_piped("show", run_id, "--db", db_url).stdout
+    assert "proposals and spend" not in shown and "$0.0000" not in shown
+    assert "proposals: accepted " in shown
+
+
+def test_show_puts_the_strongest_documented_baseline_beside_a_weak_reference(
+    db_url: str,
+) -> None:
+    task = cli_json("tasks")["model_placement"]
+    strongest = max(task["baselines"], key=lambda b: b["scores"]["train"])
+    assert strongest["scores"]["train"] > task["reference_score"]  # reference: the weakest
+    run_id = cli_json("run", "model_placement", "--max-evaluations", "2", "--db", db_url)["run_id"]
+    summary = cli_json("show", run_id, "--db", db_url)
+    assert summary["strongest_baseline"] == strongest["name"] == "local_search"
+    assert summary["strongest_baseline_score"] == strongest["scores"]["train"]
+    shown = run_piped("show", run_id, "--db", db_url).stdout
+    row = next(line for line in shown.splitlines() if "strongest baseline" in line)
+    assert f"{strongest['scores']['train']:.6g} (local_search)" in row
+    cloudcast = cli_json("tasks")["cloudcast"]
+    best_known = max(cloudcast["baselines"], key=lambda b: b["scores"]["train"])
+    assert best_known["name"] == "greedy_tree"
+    row = next(line for line in run_piped("tasks").stdout.splitlines() if "cloudcast" in line)
+    assert f"greedy_tree {best_known['scores']['train']:.6g}" in row
+
+
+def test_show_adds_no_baseline_row_for_a_task_that_documents_none(db_url: str) -> None:
+    run_id = cli_json("run", "circle_packing", "--max-evaluations", "2", "--db", db_url)["run_id"]
+    assert cli_json("show", run_id, "--db", db_url)["strongest_baseline"] is None
+    assert "strongest baseline" not in run_piped("show", run_id, "--db", db_url).stdout
+
+
+def test_no_task_scored_higher_is_better_tells_the_user_to_minimise() -> None:
+    for name, task in cli_json("tasks").items():
+        if task["direction"] == "maximize":
+            text = task["description"].lower()
+            assert "minimise" not in text and "minimize" not in text, name

@@ -1,4 +1,5 @@
-"""The UI's entry script: `streamlit run app.py` (what `evoforge ui` starts).
+"""The UI's entry script. `evoforge ui` serves it through `serve.py`, which puts the
+gate of `guard.py` (Host check, Content-Security-Policy) in front of every request.
 
 Each page is its own script under `views/` (not `pages/`: Streamlit takes a folder of
 that name for its older file-based navigation, which a deep link would then get); the
@@ -20,6 +21,7 @@ navigation = st.navigation(
         st.Page(links.RUN, title="Run", url_path="run"),
         st.Page(links.LINEAGE, title="Lineage", url_path="lineage"),
         st.Page(links.CANDIDATE, title="Candidate", url_path="candidate"),
+        st.Page(links.PROPOSALS, title="Proposals", url_path="proposals"),
         st.Page(links.COMPARE, title="Compare", url_path="compare"),
         st.Page(links.EXPORT, title="Export", url_path="export"),
     ]

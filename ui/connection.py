@@ -14,6 +14,7 @@ import streamlit as st
 
 from evoforge.store import Database, NoDatabase, Repository, StoreError, open_read_only
 from evoforge.store.database import default_database_path
+from evoforge.ui import formatting
 
 DB_ENV = "EVOFORGE_UI_DB"
 
@@ -53,7 +54,7 @@ def database() -> Database:
     except NoDatabase:
         first_run_page(url)
     except StoreError as exc:
-        st.error(str(exc))
+        st.error(formatting.literal(str(exc)))
     st.stop()
     raise AssertionError("st.stop() returns only in bare mode")  # pragma: no cover
 

@@ -7,17 +7,42 @@ elite sits in, which points are on the Pareto front) is written down once.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from evoforge.config import RunConfig
 from evoforge.jobs import EVALUATION_STATUSES
+from evoforge.proposals import SCREEN_STAGE
+from evoforge.search.islands import IslandStrategy
 from evoforge.ui import formatting
 
 FAILED_STATUSES = tuple(status for status in EVALUATION_STATUSES if status != "ok")
 """Evaluated but unusable: every page shows these in the failure colour, with the reason."""
+
+SCREENED_LABEL = f"screened ({SCREEN_STAGE})"
+"""How a page names a score that only screened a child (a strategy's minibatch)."""
+
+
+def is_result(status: str | None, score: Any, stage: str | None) -> bool:
+    """Whether an evaluation's score is a result, the one rule every page ranks by.
+
+    A `pareto` child judged only on the few-instance minibatch screen has a score that
+    is no result (it can sit far above the run's true best), so it must not reach a
+    best line, a front, a grid or a "best first" list. A task's own cascade stage does
+    count, as in the store's best (`CandidateView.scored`).
+    """
+    if status != "ok" or score is None or stage == SCREEN_STAGE:
+        return False
+    return not (isinstance(score, float) and math.isnan(score))
+
+
+def is_screened(status: str | None, score: Any, stage: str | None) -> bool:
+    """A valid evaluation that stopped at the screen: shown labelled, never ranked."""
+    return status == "ok" and score is not None and stage == SCREEN_STAGE
 
 
 def runs_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -59,8 +84,15 @@ RUN_COLUMNS = [
 ]
 
 
+def score_text(status: str | None, score: Any, stage: str | None) -> str:
+    """A score as pages print it, a screen's named as one so it never reads as a result."""
+    shown = formatting.score(score)
+    return f"{SCREENED_LABEL} {shown}" if is_screened(status, score, stage) else shown
+
+
 def points_frame(points: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Evaluations as rows (see `Repository.evaluation_points`), times parsed."""
+    """Evaluations as rows (see `Repository.evaluation_points`), times parsed, with
+    `result` (`is_result`) worked out once so no chart decides it on its own."""
     frame = pd.DataFrame(
         list(points),
         columns=[
@@ -78,20 +110,43 @@ def points_frame(points: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "code_length",
             "duration_s",
             "created_at",
+            "stage",
         ],
     )
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    frame["result"] = pd.Series(
+        [
+            is_result(status, score, stage)
+            for status, score, stage in zip(
+                frame["status"], frame["score"], frame["stage"], strict=True
+            )
+        ],
+        index=frame.index,
+        dtype=bool,
+    )
     return frame
+
+
+def results(points: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations whose score is a result (`is_result`): what every chart ranks."""
+    return points[points["result"]]
+
+
+def screened_count(points: pd.DataFrame) -> int:
+    """Valid evaluations left out of the charts because they only passed the screen."""
+    valid = (points["status"] == "ok") & points["score"].notna()
+    return int((valid & ~points["result"]).sum())
 
 
 def best_so_far(points: pd.DataFrame, direction: str) -> pd.DataFrame:
     """The best valid score after each evaluation, in evaluation order.
 
-    Only `ok` evaluations count, as in the store's own best; evaluations before the
-    first valid one have no best yet and are left out.
+    Only results count (`is_result`), as in the store's own best, so the line ends at
+    the run's best and not at a minibatch screen; evaluations before the first result
+    have no best yet and are left out.
     """
-    ok = points[(points["status"] == "ok") & points["score"].notna()]
+    ok = results(points)
     if ok.empty:
         return pd.DataFrame(columns=["evaluation_seq", "created_at", "best", "candidate_id"])
     ordered = ok.sort_values("evaluation_seq")
@@ -106,6 +161,60 @@ def best_so_far(points: pd.DataFrame, direction: str) -> pd.DataFrame:
             "candidate_id": best_ids.to_numpy(),
         }
     )
+
+
+def island_best_so_far(points: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Per island, the best result so far at each improvement, plus a last row at the
+    run's latest evaluation so a line that stopped improving still reaches the end.
+
+    An island here is the one a candidate was proposed for (its stored `island`), so
+    a migrant's later children count for the island that used it. Columns: island,
+    evaluation_seq, best, candidate_id.
+    """
+    columns = ["island", "evaluation_seq", "best", "candidate_id"]
+    ok = results(points)
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    last = int(points["evaluation_seq"].max())
+    pieces = []
+    for island, group in ok.sort_values("evaluation_seq").groupby("island", sort=True):
+        best = best_so_far(group, direction)
+        improved = best["best"].ne(best["best"].shift())
+        steps = best[improved]
+        tail = steps.tail(1).assign(evaluation_seq=last)
+        frame = pd.concat([steps, tail], ignore_index=True).assign(island=int(island))
+        pieces.append(frame[columns])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def migration_interval(config: dict[str, Any]) -> int | None:
+    """Admissions between two ring migrations for a run's options, or None when the
+    run has none (another strategy, one island, or migration turned off). The
+    defaults are the island strategy's own, so an option left unset reads as it ran."""
+    if config.get("strategy", RunConfig.model_fields["strategy"].default) != "islands":
+        return None
+    options = config.get("strategy_options") or {}
+    defaults = inspect.signature(IslandStrategy.__init__).parameters
+    islands = int(options.get("islands", defaults["islands"].default))
+    interval = int(options.get("migration_interval", defaults["migration_interval"].default))
+    return interval if islands > 1 and interval > 0 else None
+
+
+def migrations(points: pd.DataFrame, interval: int | None) -> pd.DataFrame:
+    """When the island strategy migrated: after every `interval`-th valid evaluation
+    of a child (the seed is placed before the strategy counts), in the order they
+    were recorded, the moment `IslandStrategy.admit` triggers `_migrate`. The store
+    keeps no migration event; this is the same count replayed.
+
+    Columns: migration (1, 2, …), evaluation_seq (the evaluation it followed).
+    """
+    columns = ["migration", "evaluation_seq"]
+    if not interval:
+        return pd.DataFrame(columns=columns)
+    admitted = points[(points["status"] == "ok") & (points["kind"] != "seed")]
+    ordered = admitted["evaluation_seq"].sort_values().to_numpy()
+    after = ordered[interval - 1 :: interval]
+    return pd.DataFrame({"migration": range(1, len(after) + 1), "evaluation_seq": after})
 
 
 def evaluation_rate(points: pd.DataFrame, window_s: float = 60.0) -> float:
@@ -141,10 +250,11 @@ def elite_grid(
     strategy's grid ends up; cells are reported for the first two features.
 
     Columns: island, x_bin, y_bin (0 with one feature), x_range, y_range, score,
-    candidate_id, count (valid candidates that landed in the cell).
+    candidate_id, count (valid candidates that landed in the cell). The bins are
+    categorical with every bin of the grid as a category, the empty ones included.
     """
     columns = ["island", "x_bin", "y_bin", "x_range", "y_range", "score", "candidate_id", "count"]
-    ok = points[(points["status"] == "ok") & points["score"].notna()].copy()
+    ok = results(points).copy()
     if ok.empty or not features:
         return pd.DataFrame(columns=columns)
     names = list(features[:2])
@@ -167,13 +277,18 @@ def elite_grid(
     elites = ranked.drop_duplicates(keys, keep="first").copy()
     counts = ok.groupby(keys).size().rename("count")
     elites = elites.join(counts, on=keys)
-    return elites[columns].sort_values(keys).reset_index(drop=True)
+    grid = elites[columns].sort_values(keys).reset_index(drop=True)
+    # Every bin as a category, filled or not, so a chart's axes keep the empty ones:
+    # a gap in the grid is what tells a user where the search has not been.
+    grid["x_bin"] = pd.Categorical(grid["x_bin"], categories=range(bins))
+    grid["y_bin"] = pd.Categorical(grid["y_bin"], categories=range(bins if len(names) > 1 else 1))
+    return grid
 
 
 def numeric_metrics(points: pd.DataFrame) -> list[str]:
-    """Metric names with a finite number in at least one valid evaluation."""
+    """Metric names with a finite number in at least one result."""
     names: dict[str, None] = {}
-    for metrics in points.loc[points["status"] == "ok", "metrics"]:
+    for metrics in results(points)["metrics"]:
         for name, value in (metrics or {}).items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if number and math.isfinite(value):
@@ -197,12 +312,13 @@ def metric_column(points: pd.DataFrame, name: str) -> pd.Series:
 def pareto_front(
     points: pd.DataFrame, x: str, y: str, x_direction: str, y_direction: str
 ) -> pd.DataFrame:
-    """Valid evaluations with both objectives, and whether each is non-dominated.
+    """Results with both objectives, and whether each is non-dominated.
 
     A point is on the front when no other point is at least as good on both objectives
-    and better on one. One sweep after sorting: O(n log n).
+    and better on one. One sweep after sorting: O(n log n). Screened evaluations are
+    left out: a minibatch score would dominate real results it was never compared with.
     """
-    ok = points[points["status"] == "ok"]
+    ok = results(points)
     frame = pd.DataFrame(
         {
             "candidate_id": ok["candidate_id"],

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evoforge.ui.frames import FAILED_STATUSES
+from evoforge.ui import formatting
+from evoforge.ui.frames import FAILED_STATUSES, SCREENED_LABEL, is_result, is_screened
 
 DEFAULT_LIMIT = 5_000
 
 NODE_COLUMNS = [
     "id", "seq", "parent_id", "shown_parent_id", "generation", "island", "kind",
     "proposer", "status", "outcome", "score", "reason", "x", "y", "px", "py", "skipped",
-    "best_path",
+    "best_path", "screen", "rank",
 ]  # fmt: skip
 LINK_COLUMNS = ["child_id", "parent_id", "kind", "x", "y", "x2", "y2"]
 FAILURE_COLUMNS = ["id", "seq", "generation", "island", "kind", "status", "reason"]
@@ -40,7 +41,10 @@ class LineageLayout:
     `nodes`: one row per shown candidate (`NODE_COLUMNS`); `x` is the depth along the
     primary parents, `y` the row, (`px`, `py`) where its shown parent sits (its own
     place for a root), `skipped` the hidden ancestors in between, `outcome` one of ok,
-    failed, pending, `score` NaN unless ok; a node row is also its parent edge, so the
+    failed, pending, `score` NaN unless a result (`frames.is_result`), `screen` the
+    minibatch screen's score of a child it stopped (NaN otherwise, shown but never
+    ranked), `rank` the score's percentile among all the run's results, shown or not
+    (1 the best, NaN unless a result); a node row is also its parent edge, so the
     chart draws both from one dataset. `links`: inspiration and crossover segments
     from the other candidate (`x`, `y`) to the child (`x2`, `y2`), only when asked
     for. `failures`: every failed candidate of the run, shown or not. `counts`: the
@@ -68,6 +72,18 @@ class LineageLayout:
     def rows(self) -> int:
         """Rows the chart needs (its leaves), at least 1."""
         return int(self.nodes["y"].max()) + 1 if len(self.nodes) else 1
+
+
+def score_labels(nodes: pd.DataFrame) -> pd.Series:
+    """Each node's score as its tooltip shows it; a minibatch screen's is named as one
+    (it is neither ranked nor coloured, so the tooltip is the only place it shows)."""
+    labels = [
+        f"{SCREENED_LABEL} {formatting.score(float(screen))}"
+        if not np.isnan(screen)
+        else formatting.score(None if np.isnan(score) else float(score))
+        for score, screen in zip(nodes["score"], nodes["screen"], strict=True)
+    ]
+    return pd.Series(labels, index=nodes.index, dtype=object)
 
 
 def outcome_of(status: str) -> str:
@@ -101,11 +117,22 @@ def layout(
     statuses = [str(node["status"]) for node in raw]
     scores = np.array(
         [
-            float(node["score"]) if status == "ok" and node["score"] is not None else np.nan
+            # Only results rank or colour a node: a minibatch screen's score is not one.
+            float(node["score"]) if is_result(status, node["score"], node.get("stage")) else np.nan
             for node, status in zip(raw, statuses, strict=True)
         ],
         dtype=float,
     )
+    screens = np.array(
+        [
+            float(node["score"])
+            if is_screened(status, node["score"], node.get("stage"))
+            else np.nan
+            for node, status in zip(raw, statuses, strict=True)
+        ],
+        dtype=float,
+    )
+    ranks = _percentiles(scores, direction)
     parent = [index.get(node["parent_id"], -1) if node["parent_id"] else -1 for node in raw]
     preorder, parent = _preorder(parent)
     depth = _depths(preorder, parent)
@@ -148,6 +175,8 @@ def layout(
             "py": y[up],
             "skipped": np.maximum(depth[keep_idx] - depth[up] - 1, 0),
             "best_path": on_best[keep_idx],
+            "screen": screens[keep_idx],
+            "rank": ranks[keep_idx],
         },
         columns=NODE_COLUMNS,
     )
@@ -247,6 +276,19 @@ def _best(
     if not len(scores) or np.isnan(scores).all():
         return None
     return int(np.nanargmin(scores) if direction == "minimize" else np.nanargmax(scores))
+
+
+def _percentiles(scores: np.ndarray, direction: str) -> np.ndarray:
+    """Each result's percentile rank in the task's direction (1 the best, ties share
+    their mean rank), NaN for the rest. A colour scale over scores spends its range on
+    the early, poor candidates of a long run, leaving the good ones one shade; over
+    ranks every tenth of the run gets a tenth of the scale."""
+    ranks = np.full(len(scores), np.nan)
+    valid = ~np.isnan(scores)
+    if valid.any():
+        better = pd.Series(scores[valid] if direction != "minimize" else -scores[valid])
+        ranks[valid] = better.rank(method="average", pct=True).to_numpy()
+    return ranks
 
 
 def _keep(

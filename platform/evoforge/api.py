@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,14 @@ from typing import Any
 from evoforge.config import ConfigError, RunConfig, build_config, layer_task_defaults
 from evoforge.executors.gpu_slots import parse_gpus
 from evoforge.folder_tasks import load_task_folder
+from evoforge.interrupts import held_interrupts, stop_interrupted
 from evoforge.objectives import select_objective
 from evoforge.orchestrator.loop import Orchestrator, check_executor, new_executor
 from evoforge.plugin_manager import PluginError, registry
 from evoforge.proposals import ProposerUnavailable
+from evoforge.public_protocol import with_public
 from evoforge.store.database import Database, open_database
+from evoforge.store.errors import StoreError
 from evoforge.store.repository import Repository
 from evoforge.task import Task
 
@@ -72,6 +76,13 @@ def settings_notes(task: Task, proposer: str | None) -> list[str]:
 
 def create_run(task: Task, config: RunConfig, database: Database) -> str:
     """Store a new run; the task is snapshotted so resuming never needs the plugin again."""
+    return store_run(prepare_run(task, config), config, database)
+
+
+def prepare_run(task: Task, config: RunConfig) -> Task:
+    """The task as the run will keep it (objective chosen, timeout and env applied),
+    once every check that may refuse the run has passed; stores nothing, so Ctrl-C or
+    a refusal here leaves nothing behind."""
     registry().lookup("strategies", config.strategy)
     registry().lookup("executors", config.executor)
     registry().lookup("sandboxes", config.sandbox)
@@ -82,24 +93,33 @@ def create_run(task: Task, config: RunConfig, database: Database) -> str:
         resources = candidate.resources.model_copy(update={"timeout_s": config.eval_timeout_s})
         return candidate.model_copy(update={"resources": resources})
 
-    chosen = select_objective(
-        task, config.objective, lambda t: asyncio.run(preflight(timed(t), config))
-    )
-    task = timed(chosen)
+    chosen = select_objective(task, config.objective, lambda t: refuse(timed(t), config))
+    task = with_public(timed(chosen), config.public, config.train_on)
     if config.task_env:
         task = task.model_copy(update={"env": {**task.env, **config.task_env}})
     check_proposer(task, config)
+    return task
+
+
+def store_run(task: Task, config: RunConfig, database: Database) -> str:
+    """Store a run `prepare_run` accepted; returns its id. Hold Ctrl-C around this
+    call and the assignment of its result (`held_interrupts`), so a press cannot fall
+    between the commit and the code that would mark the run stopped."""
     return Repository(database).create_run(task, config.model_dump(mode="json"), config.seed)
 
 
-async def preflight(task: Task, config: RunConfig) -> None:
+def refuse(task: Task, config: RunConfig) -> None:
     """Let the executor refuse the run (sandbox unusable here, a GPU task but no GPU)
-    before it is stored, so a refused run leaves nothing behind to resume."""
+    before it is stored, so a refused run leaves nothing behind to resume.
+
+    The checks run outside any event loop: asyncio turns Ctrl-C into a cancellation
+    that waits for the next `await`, and a probe child killed by the same Ctrl-C
+    would meanwhile read as "the sandbox cannot run here"."""
     executor = new_executor(config)
     try:
         check_executor(executor, config, task)
     finally:
-        await executor.aclose()
+        asyncio.run(executor.aclose())
 
 
 def check_run(
@@ -108,7 +128,7 @@ def check_run(
     """The same refusal for a stored run about to be resumed (on this machine, with
     these executor options), raised before any progress is shown."""
     stored = Orchestrator(database, run_id, executor_options)
-    asyncio.run(preflight(stored.task, stored.config))
+    refuse(stored.task, stored.config)
 
 
 def check_proposer(task: Task, config: RunConfig) -> None:
@@ -131,7 +151,13 @@ def execute_run(
     `executor_options` override the stored ones for this session (e.g. `{"gpus": [1]}`
     when resuming on another machine).
     """
-    summary = asyncio.run(Orchestrator(database, run_id, executor_options).run())
+    try:
+        summary = asyncio.run(Orchestrator(database, run_id, executor_options).run())
+    except KeyboardInterrupt:
+        # Also when Ctrl-C came before the loop could mark the run itself.
+        with contextlib.suppress(StoreError):  # a busy store must not hide the Ctrl-C
+            stop_interrupted(database, run_id)
+        raise
     return _outcome(database, run_id, summary)
 
 
@@ -161,8 +187,17 @@ def run_task(
     base = layer_task_defaults(resolved.run_defaults, config or {}, options.get("proposer"))
     run_config = build_config(base, options)
     database = open_database(db)
-    run_id = create_run(resolved, run_config, database)
-    return execute_run(database, run_id)
+    prepared = prepare_run(resolved, run_config)
+    run_id = None
+    try:
+        with held_interrupts():
+            run_id = store_run(prepared, run_config, database)
+        return execute_run(database, run_id)
+    except KeyboardInterrupt:
+        if run_id is not None:
+            with contextlib.suppress(StoreError):
+                stop_interrupted(database, run_id)
+        raise
 
 
 def resume_run(

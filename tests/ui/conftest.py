@@ -19,9 +19,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from support.llm_runs import current_x, diff_to, good_diff, run_llm, write_toy_task
 from support.model_server import Reply, ScriptedModelServer
+from support.split_task import write_split_task
 
 from evoforge.api import run_task
+from evoforge.jobs import EvaluationOutcome
+from evoforge.proposals import SCREEN_STAGE
 from evoforge.store import Repository, open_read_only
+from evoforge.store.database import open_database
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 SECRET = "sk-ui-test-9f8e7d6c5b4a39281706"
@@ -106,3 +110,63 @@ def open_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppTest
         return app
 
     yield open_
+
+
+@dataclass(frozen=True)
+class ScreenedStore:
+    """A real `pareto` run plus one child whose minibatch screen scored far above the
+    run's true best, the way a lucky few-instance screen does."""
+
+    url: str
+    summary: dict[str, Any]
+    """The run's summary after the screened child was recorded."""
+    screened_id: str
+    screened_score: float
+
+    def repo(self) -> Repository:
+        return Repository(open_read_only(self.url))
+
+
+@pytest.fixture(scope="session")
+def screened_store(tmp_path_factory: pytest.TempPathFactory) -> ScreenedStore:
+    root = tmp_path_factory.mktemp("ui-pareto")
+    url = f"sqlite:///{root / 'store.db'}"
+    task = write_split_task(root, spread_metric=True)
+    # A second metric, so the run page draws a Pareto front of score and spread.
+    outcome = run_task(
+        task,
+        db=url,
+        max_evaluations=24,
+        seed=1,
+        strategy="pareto",
+        evaluation_slots=1,
+        proposal_slots=1,
+    )
+    repo = Repository(open_database(url))
+    true_best = repo.run_summary(outcome.run_id)["best_score"]
+    seed = repo.seed_candidate(outcome.run_id)
+    child = repo.add_candidate(
+        outcome.run_id,
+        {"program.py": "# EVOLVE-BLOCK-START\nW = [2.0, 2.5, 9.0, 9.0, 9.0, 9.0]\n"},
+        parent_id=seed.id,
+        generation=1,
+        proposer="test",
+    )
+    assert child is not None
+    screened_score = min(1.0, true_best + 0.2)
+    repo.record_evaluation(
+        child.id,
+        EvaluationOutcome(
+            status="ok",
+            score=screened_score,
+            metrics={"spread": 7.0},
+            instance_scores={"train-0": 1.0, "train-1": 1.0, "train-2": screened_score},
+            stage=SCREEN_STAGE,
+            reason="stopped at stage 'minibatch'",
+        ),
+    )
+    summary = repo.run_summary(outcome.run_id)
+    assert summary["best_score"] == true_best < screened_score
+    return ScreenedStore(
+        url=url, summary=summary, screened_id=child.id, screened_score=screened_score
+    )

@@ -1,4 +1,5 @@
-"""Everything a rendered AppTest page would show, as one string to search."""
+"""Everything a rendered AppTest page would show, as one string to search, and the
+page links it offers."""
 
 from __future__ import annotations
 
@@ -23,3 +24,18 @@ def _walk(node: Any, found: list[str]) -> None:
         found.append(str(proto))
     for child in getattr(node, "children", {}).values():
         _walk(child, found)
+
+
+def page_links(app: AppTest) -> dict[str, str]:
+    """Each page link's label and the query string it opens."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if getattr(node, "type", None) == "page_link" and proto is not None:
+            found[proto.label] = proto.query_string
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(app._tree)
+    return found

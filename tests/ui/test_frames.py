@@ -3,31 +3,11 @@ front and hidden secrets, on small hand-made data whose answers are known."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+from frame_points import point
 
 from evoforge.ui import artifacts, frames
 from evoforge.ui.redact import MASK, redact
-
-
-def point(n: int, status: str = "ok", score: float | None = None, **extra: Any) -> dict:
-    return {
-        "candidate_id": f"c{n}",
-        "seq": n,
-        "evaluation_seq": n,
-        "status": status,
-        "score": score,
-        "metrics": extra.pop("metrics", {}),
-        "reason": "",
-        "island": extra.pop("island", 0),
-        "generation": 0,
-        "parent_id": None,
-        "kind": "mutation",
-        "code_length": extra.pop("code_length", 100),
-        "duration_s": 0.1,
-        "created_at": extra.pop("created_at", f"2026-01-01T00:00:{n:02d}+00:00"),
-    }
 
 
 def test_best_so_far_follows_the_direction_and_skips_failures() -> None:

@@ -3,10 +3,12 @@ stays visible when a run is too big to draw whole, and that big runs stay fast."
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -263,3 +265,37 @@ def test_5000_candidates_lay_out_in_under_a_second(candidates: int) -> None:
 
     assert found.shown == candidates
     assert elapsed < 1.0, f"{candidates:,} candidates took {elapsed:.2f} s"
+
+
+def test_rank_colouring_separates_the_top_of_a_2000_node_lineage() -> None:
+    """A long run climbs fast and then refines: on a score scale its top tenth is one
+    shade; ranked, the top tenth spans a tenth of the scale and the best stands out."""
+    rng = random.Random(5)
+    nodes = [node("n0", 0, None, 0.0, kind="seed")]
+    for i in range(1, 2_000):
+        parent = nodes[max(0, i - 1 - int(rng.expovariate(1 / 20)))]["id"]
+        score = 1.0 - math.exp(-i / 100) + rng.random() * 1e-6
+        nodes.append(node(f"n{i}", i, parent, score))
+    lucky = node("screen", 2_000, "n1999", 50.0)  # a minibatch screen: never ranked
+    lucky["stage"] = "minibatch"
+    nodes.append(lucky)
+
+    found = layout(graph(nodes), "maximize").nodes.set_index("id")
+
+    results = found[found["score"].notna()]
+    top = results["score"].nlargest(len(results) // 10).index
+    shade = (results["score"] - results["score"].min()) / np.ptp(results["score"])
+    assert np.ptp(shade[top]) < 0.01  # the score scale: one colour for the top tenth
+    assert np.ptp(results.loc[top, "rank"]) >= 0.09
+    best = results["score"].idxmax()
+    runner_up = results["score"].drop(best).idxmax()
+    assert results.loc[best, "rank"] == 1.0
+    assert results.loc[best, "rank"] - results.loc[runner_up, "rank"] >= 1 / len(results) - 1e-9
+    assert np.isnan(found.loc["screen", "rank"])
+    assert found.loc["n0", "rank"] == results["rank"].min()
+
+
+def test_a_minimising_runs_best_has_the_top_rank() -> None:
+    found = by_id(layout(graph(small_tree()), "minimize").nodes)
+    assert found["a"]["rank"] < found["seed"]["rank"] == 1.0
+    assert np.isnan(found["e"]["rank"])  # crashed: no result, no rank

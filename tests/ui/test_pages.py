@@ -18,6 +18,7 @@ from page_text import page_text
 
 from evoforge.export import ExportError, export_run, export_zip
 from evoforge.store import open_read_only
+from evoforge.store.runs import failure_reason
 from evoforge.ui import formatting
 
 PAGES = [
@@ -65,7 +66,7 @@ def test_run_page_shows_progress_against_seed_and_reference(
     app = open_page(seeded_store.url, "views/run.py", run=summary["run_id"])
     assert not app.exception
     shown = metrics(app)
-    assert shown["evaluations"] == "40 / 40"
+    assert shown["evaluations of 40"] == "40"  # the budget in the label: never cut
     assert shown["best score"] == formatting.score(summary["best_score"])
     assert shown["seed score"] == formatting.score(summary["seed_score"])
     assert shown["reference"] == "2.635"
@@ -76,6 +77,8 @@ def test_run_page_shows_progress_against_seed_and_reference(
     assert "MAP-Elites grid" in text
     assert "cells filled" in text
     assert "finished" in text
+    # Every evaluation's isolation is stated: all 40 ran under bubblewrap.
+    assert "isolation: process" in text and "bubblewrap" in text and "×40" in text, text
     app.radio(key="best_axis").set_value("time").run()
     assert not app.exception
 
@@ -149,8 +152,8 @@ def test_compare_shows_both_scores_and_their_difference(
     assert not app.exception
     table = app.dataframe[0].value.set_index("metric")
     # A defaults to the seed and B to the best.
-    assert float(table.loc["score", "A"]) == summary["seed_score"]
-    assert float(table.loc["score", "B"]) == summary["best_score"]
+    assert table.loc["score", "A"] == formatting.score(summary["seed_score"])
+    assert table.loc["score", "B"] == formatting.score(summary["best_score"])
     expected = summary["best_score"] - summary["seed_score"]
     assert table.loc["score", "B − A"] == f"{expected:+.6g}"
     assert "-X = 1.0" in page_text(app)
@@ -244,8 +247,9 @@ def test_lineage_page_counts_candidates_and_lists_the_failure_with_its_reason(
     assert f"{summary['candidates']} candidates · {ok} ok · 1 failed" in captions
     assert any(f"best {formatting.score(summary['best_score'])}" in c for c in captions)
     failed = [n for n in seeded_store.repo().lineage(summary["run_id"])["nodes"] if n["reason"]]
-    failures = app.dataframe[0].value
-    assert list(failures["id"]) == [failed[0]["id"]]
-    assert failures.iloc[0]["reason"] == failed[0]["reason"]
+    failures = app.dataframe[0].value  # one line per reason, as on the Run page
+    assert failures.to_dict("records") == [
+        {"count": 1, "status": failed[0]["status"], "reason": failure_reason(failed[0]["reason"])}
+    ]
     app.radio[0].set_value("island").run()
     assert not app.exception

@@ -10,13 +10,29 @@ import streamlit as st
 
 from evoforge.export import flags
 from evoforge.store import Repository
-from evoforge.ui import artifacts, connection, formatting, links, picking
+from evoforge.store.runs import failure_reason
+from evoforge.ui import artifacts, connection, formatting, frames, links, picking
 from evoforge.ui.redact import redact
+
+
+def standing(evaluation: dict[str, Any] | None, summary: dict[str, Any], seed: bool) -> str:
+    """The score against the seed and the reference, as the Run page measures the best:
+    a bare number says little without them. Only a result is measured (not a screen)."""
+    if evaluation is None or not frames.is_result(
+        evaluation["status"], evaluation["score"], evaluation["stage"]
+    ):
+        return ""
+    score, direction = evaluation["score"], summary["direction"]
+    parts = [
+        None if seed else formatting.against_seed(score, summary["seed_score"], direction),
+        formatting.against_reference(score, summary["reference_score"], direction),
+    ]
+    return ", ".join(part for part in parts if part)
 
 
 def show_files(files: dict[str, str]) -> None:
     for name in sorted(files):
-        st.markdown(f"**{name}**")
+        st.markdown(f"**{formatting.literal(name)}**")
         st.code(files[name], language=artifacts.language(name), line_numbers=True)
 
 
@@ -29,26 +45,37 @@ def show_diff(title: str, text: str, empty: str) -> None:
     st.code(text, language="diff")
 
 
+def _score(evaluation: dict[str, Any]) -> str:
+    """The score, named as a screen when the minibatch stopped it (not a result)."""
+    return frames.score_text(evaluation["status"], evaluation["score"], evaluation["stage"])
+
+
 def show_evaluation(evaluation: dict[str, Any] | None) -> None:
     if evaluation is None:
         st.info("Not evaluated yet.")
         return
     cols = st.columns(4)
     cols[0].metric("status", evaluation["status"])
-    cols[1].metric("score", formatting.score(evaluation["score"]))
+    cols[1].metric("score", _score(evaluation))
     cols[2].metric("duration", formatting.duration(evaluation["duration_s"]))
-    cols[3].metric("stage", evaluation["stage"] or "–")
+    # Markdown in a metric's value is rendered (images included): the stage is text.
+    cols[3].metric("stage", formatting.literal(evaluation["stage"] or "–"))
     if evaluation["reason"]:
         st.error(f"reason: {formatting.literal(evaluation['reason'])}")
     flagged = flags(evaluation["metrics"])
     if flagged:
-        st.warning(f"FLAGGED for review: {', '.join(flagged)}")
-    st.caption(f"sandbox {evaluation['sandbox'] or '–'} on {evaluation['host'] or '–'}")
+        named = ", ".join(formatting.literal(name) for name in flagged)
+        st.warning(f"FLAGGED for review: {named}")
+    sandbox = formatting.literal(evaluation["sandbox"] or "–")
+    st.caption(f"sandbox {sandbox} on {formatting.literal(evaluation['host'] or '–')}")
     if evaluation["metrics"]:
         st.markdown("**Metrics**")
         st.dataframe(
             pd.DataFrame(
-                [{"metric": k, "value": str(v)} for k, v in sorted(evaluation["metrics"].items())]
+                [
+                    {"metric": k, "value": formatting.value(v)}
+                    for k, v in sorted(evaluation["metrics"].items())
+                ]
             ),
             hide_index=True,
         )
@@ -75,7 +102,8 @@ def show_proposer(detail: dict[str, Any]) -> None:
     proposal = detail["proposal"]
     calls = detail["proposer_calls"]
     candidate = detail["candidate"]
-    st.caption(f"proposer {candidate['proposer'] or '–'} · kind {candidate['kind']}")
+    proposer = formatting.literal(candidate["proposer"] or "–")
+    st.caption(f"proposer {proposer} · kind {candidate['kind']}")
     if candidate["note"]:
         st.markdown(f"**Proposer's note:** {formatting.literal(candidate['note'])}")
     if proposal is not None:
@@ -88,7 +116,7 @@ def show_proposer(detail: dict[str, Any]) -> None:
         st.caption("No model call made this candidate (a seed, or an offline proposer).")
     for number, call in enumerate(calls, start=1):
         title = (
-            f"call {number}: {call['model']} · {call['tokens_in']:,} in / "
+            f"call {number}: {formatting.literal(call['model'])} · {call['tokens_in']:,} in / "
             f"{call['tokens_out']:,} out · {formatting.money(call['cost_usd'])} · "
             f"{call['latency_s']:.2f} s"
         )
@@ -123,26 +151,61 @@ def show_family(repo: Repository, run_id: str, detail: dict[str, Any]) -> None:
 repo = connection.repository()
 summary = links.choose_run(repo)
 run_id = summary["run_id"]
-links.run_links(run_id)
+navigation = st.empty()  # the links, redrawn once the candidate is known
 seed = repo.seed_candidate(run_id)
-default = summary["best_candidate_id"] or (seed.id if seed else None)
+best_id = summary["best_candidate_id"]
+first = best_id or (seed.id if seed else None)
+if links.param("candidate") == links.BEST:
+    default = first
+    if best_id is None:
+        st.info("This run has no valid candidate yet; here is its seed.")
+else:  # from the sidebar (no ?candidate=) the page keeps the candidate it last showed
+    default = links.remembered_candidate(run_id) or first
+with navigation.container():
+    links.run_links(run_id, has_best=best_id is not None)
 candidate_id = picking.pick(repo, summary, "Candidate", "candidate", default, "candidate_picker")
 if candidate_id is None:
     st.info("This run has no candidates yet.")
     st.stop()
+links.remember_candidate(run_id, candidate_id)
 
 detail = repo.candidate_detail(candidate_id)
 candidate = detail["candidate"]
 evaluation = detail["evaluation"]
-score = formatting.score(evaluation["score"]) if evaluation else "not evaluated"
-best = " · best of the run" if candidate_id == summary["best_candidate_id"] else ""
+if evaluation is None:
+    score = "not evaluated"
+elif evaluation["status"] != "ok":
+    score = evaluation["status"]  # not "–": a failure is named, its reason shown below
+else:
+    score = _score(evaluation)
+is_best = candidate_id == best_id
+best = " · best of the run" if is_best else ""
+with navigation.container():
+    links.run_links(
+        run_id,
+        candidate_id,
+        "Best candidate" if is_best else f"Candidate #{candidate['seq']}",
+        has_best=best_id is not None,
+    )
 st.title(f"Candidate #{candidate['seq']} · {score}")
 st.caption(
     f"{candidate_id} · {summary['task']} run {run_id} · generation {candidate['generation']} · "
-    f"island {candidate['island']} · {candidate['kind']} by {candidate['proposer'] or '–'}{best}"
+    f"island {candidate['island']} · {candidate['kind']} by "
+    f"{formatting.literal(candidate['proposer'] or '–')}{best}"
 )
+if evaluation is not None and evaluation["status"] != "ok":
+    st.markdown(
+        f"**{evaluation['status']}**: "
+        + formatting.literal(failure_reason(evaluation["reason"] or ""))
+        + " (the Evaluation tab has the whole reason and the output)"
+    )
+worth = standing(evaluation, summary, candidate["kind"] == "seed")
+if worth:
+    st.markdown(formatting.literal(worth))
 if candidate["parent_id"]:
     links.candidate_link(run_id, candidate["parent_id"], f"Parent: {candidate['parent_id']}")
+if best_id and not is_best:
+    links.candidate_link(run_id, best_id, f"The run's best: {best_id}")
 
 parent_files = repo.candidate_view(candidate["parent_id"]).files if candidate["parent_id"] else None
 tabs = st.tabs(["Artifact", "Diff vs parent", "Diff vs seed", "Evaluation", "Proposer", "Family"])

@@ -9,7 +9,7 @@ import streamlit as st
 
 from evoforge.export import ExportError, export_zip
 from evoforge.store import Database, Repository
-from evoforge.ui import connection, links, picking
+from evoforge.ui import connection, formatting, links, picking
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -24,14 +24,26 @@ database = connection.database()
 repo = Repository(database)
 summary = links.choose_run(repo)
 run_id = summary["run_id"]
-links.run_links(run_id)
-st.title("Export")
+links.run_links(run_id, has_best=summary["best_candidate_id"] is not None)
+st.title(f"Export · {summary['task']} · run {run_id}")
 st.write(
     "A zip with one folder per candidate (its files), `metadata.json` (the run summary and "
     "each candidate's score, metrics, flags and ancestry) and `lineage.json` (every "
     "candidate and edge), the same layout as `evoforge export`."
 )
-mode = st.radio("What to export", ["The best candidates", "Candidates I choose"], horizontal=True)
+# From a candidate's page (`?candidate=`) the export starts with that candidate.
+asked = links.param("candidate")
+nodes = picking.candidate_nodes(repo, run_id, summary["direction"], picking.version(summary))
+labels = {n["id"]: picking.label(n) for n in nodes}
+if asked is not None and asked not in labels:
+    st.error(f"Run {run_id} has no candidate {formatting.literal(repr(asked))}.")
+    st.stop()
+mode = st.radio(
+    "What to export",
+    ["The best candidates", "Candidates I choose"],
+    index=1 if asked else 0,
+    horizontal=True,
+)
 chosen: tuple[str, ...] = ()
 top = 1
 if mode == "The best candidates":
@@ -41,9 +53,8 @@ if mode == "The best candidates":
         st.stop()
     top = int(st.number_input("How many", min_value=1, max_value=max(1, valid), value=1))
 else:
-    nodes = picking.candidate_nodes(repo, run_id, summary["direction"], picking.version(summary))
-    labels = {n["id"]: picking.label(n) for n in nodes}
-    default = [summary["best_candidate_id"]] if summary["best_candidate_id"] else []
+    best = summary["best_candidate_id"]
+    default = [asked] if asked else [best] if best else []
     chosen = tuple(
         st.multiselect(
             "Candidates (exported in this order)",
@@ -58,7 +69,7 @@ else:
 try:
     data = archive(database, run_id, chosen, top, picking.version(summary))
 except ExportError as exc:
-    st.error(str(exc))
+    st.error(formatting.literal(str(exc)))
     st.stop()
 what = f"{len(chosen)} chosen" if chosen else f"best {top}"
 st.download_button(

@@ -3,7 +3,9 @@
 The layout is worked out once per state of the run (`lineage_layout`, cached on the
 run's `updated_at` and counts) and drawn as one Vega-Lite chart on a canvas, so a
 5,000-candidate run appears within the issue's 3 s (`benchmarks/ui_lineage.py`);
-bigger runs are sampled, and the page says so. Clicking a node opens that candidate.
+bigger runs are sampled, and the page says so. Clicking a node shows its score,
+code, diff and prompt in a panel beside the graph (and in the URL, `?node=`), without
+leaving it; the candidate's full page is one click further.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from evoforge.store import Repository
-from evoforge.ui import connection, formatting, links, picking
+from evoforge.ui import connection, failed_candidates, formatting, links, node_panel, picking
 from evoforge.ui.frames import FAILED_STATUSES
-from evoforge.ui.lineage_layout import DEFAULT_LIMIT, LineageLayout, layout
+from evoforge.ui.lineage_layout import DEFAULT_LIMIT, LineageLayout, layout, score_labels
 
 SELECTION = "node"
 FAILED = "#d62728"
@@ -29,6 +31,10 @@ CROSSOVER = "#7b3294"
 # The best path's colour: orange is not in viridis, black is not in tableau10.
 BEST = {"score": "#ff7f0e", "island": "#111111"}
 SHAPES = {"ok": "circle", "failed": "cross", "pending": "diamond"}
+# How nodes may be coloured (a comment, not a string: a page script would show that).
+# Rank spreads the colours evenly over the run's results, so the good candidates of a
+# long run are not all one yellow.
+COLOURINGS = {"score": "score", "rank": "score rank", "island": "island"}
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -75,11 +81,13 @@ def sampled_note(found: LineageLayout) -> str:
     )
 
 
-def plot_frame(found: LineageLayout) -> pd.DataFrame:
+def plot_frame(found: LineageLayout, colour_by: str = "score") -> pd.DataFrame:
     """The nodes as the browser gets them: only what is drawn or shown on hover, in
-    small types (the chart's data dominates the page's load time)."""
+    small types (the chart's data dominates the page's load time). `shade` is the
+    score, or its percentile rank when colouring by rank."""
     nodes = found.nodes
-    low = nodes["score"].min()
+    shades = nodes["rank"] if colour_by == "rank" else nodes["score"]
+    low = shades.min()
     return pd.DataFrame(
         {
             "id": nodes["id"].astype(object),
@@ -89,7 +97,7 @@ def plot_frame(found: LineageLayout) -> pd.DataFrame:
             "kind": nodes["kind"].astype("category"),
             "status": nodes["status"].astype("category"),
             "outcome": nodes["outcome"].astype("category"),
-            "score": nodes["score"].map(_score_label).astype(object),
+            "score": score_labels(nodes),
             "reason": nodes["reason"].astype("category"),
             "x": nodes["x"].astype("int32"),
             "y": nodes["y"].astype("float32"),
@@ -99,7 +107,7 @@ def plot_frame(found: LineageLayout) -> pd.DataFrame:
             "best": nodes["best_path"].astype(bool),
             # Never null: Vega-Lite drops marks whose colour field is invalid, and
             # failed or pending candidates must stay visible (conditions colour them).
-            "shade": nodes["score"].fillna(0.0 if pd.isna(low) else low).astype("float32"),
+            "shade": shades.fillna(0.0 if pd.isna(low) else low).astype("float32"),
         }
     )
 
@@ -107,12 +115,18 @@ def plot_frame(found: LineageLayout) -> pd.DataFrame:
 def chart(found: LineageLayout, colour_by: str, direction: str) -> alt.LayerChart:
     """Edges and nodes as two layers over one dataset (one row per shown candidate,
     carrying its parent's place), plus the optional inspiration and crossover links."""
-    if colour_by == "score":
+    palette = "island" if colour_by == "island" else "score"
+    if colour_by in ("score", "rank"):
         better = "lower" if direction == "minimize" else "higher"
+        title = f"score ({better} is better)"
+        # Ranks already run from worst to best: 1 is the best whatever the direction.
+        reverse = direction == "minimize"
+        if colour_by == "rank":
+            title, reverse = "score percentile (1 = best)", False
         colour: Any = alt.Color(
             "shade:Q",
-            title=f"score ({better} is better)",
-            scale=alt.Scale(scheme="viridis", reverse=direction == "minimize"),
+            title=title,
+            scale=alt.Scale(scheme="viridis", reverse=reverse),
             condition=[
                 {"test": "datum.outcome === 'failed'", "value": FAILED},
                 {"test": "datum.outcome === 'pending'", "value": PENDING},
@@ -143,7 +157,7 @@ def chart(found: LineageLayout, colour_by: str, direction: str) -> alt.LayerChar
             x2="x:Q",
             y2="y:Q",
             tooltip=alt.value(None),  # edges say nothing on hover; the nodes do
-            color=alt.ColorValue(EDGE, condition={"test": best, "value": BEST[colour_by]}),
+            color=alt.ColorValue(EDGE, condition={"test": best, "value": BEST[palette]}),
             strokeWidth=alt.StrokeWidthValue(0.7, condition={"test": best, "value": 3}),
             strokeDash=alt.StrokeDashValue(
                 [1, 0], condition={"test": "datum.skipped > 0", "value": [1, 2]}
@@ -176,7 +190,7 @@ def chart(found: LineageLayout, colour_by: str, direction: str) -> alt.LayerChar
         layers.insert(0, _links(found.links, x, y))
     height = int(min(900, max(360, found.rows * 4)))
     return (
-        alt.layer(*layers, data=plot_frame(found))
+        alt.layer(*layers, data=plot_frame(found, colour_by))
         .properties(height=height, usermeta={"embedOptions": {"renderer": "canvas"}})
         .interactive()
         .configure(aria=False)
@@ -238,25 +252,36 @@ def _outcome_legend(ok: str, failed: str) -> alt.Chart:
 
 
 def key_line(colour_by: str) -> str:
-    best, failed = ("Orange", "Red crosses") if colour_by == "score" else ("Black", "Crosses")
+    best, failed = ("Black", "Crosses") if colour_by == "island" else ("Orange", "Red crosses")
     return (
         f"{best}: the path from the seed to the best candidate. {failed}: failed "
-        "(hover for the reason); grey diamonds: not evaluated yet. Click a node to open "
-        "it; scroll to zoom, drag to pan, double-click to reset."
+        "(hover for the reason); grey diamonds: not evaluated yet. Click a node to see it "
+        "beside the graph; scroll to zoom, drag to pan, double-click to reset."
     )
 
 
-def _score_label(value: float) -> str:
-    return formatting.score(None if pd.isna(value) else float(value))
-
-
-def open_candidate(run_id: str, candidate_id: str) -> None:
-    st.switch_page(links.CANDIDATE, query_params={"run": run_id, "candidate": candidate_id})
+def chosen_node(event: Any, run_id: str) -> str | None:
+    """The node clicked last, else the one the URL names (`?node=`), else the candidate
+    this run's pages last showed: the sidebar's link carries no `?node=`, and coming
+    back to the graph should not close the panel. The choice is written to the URL, so
+    the panel survives a reload and can be shared."""
+    for point in selected(event, SELECTION):
+        if isinstance(point, dict) and point.get("id"):
+            clicked = str(point["id"])
+            st.query_params["node"] = clicked
+            return clicked
+    named = links.param("node")
+    if named is None:
+        named = links.remembered_candidate(run_id)
+        if named is not None:
+            st.query_params["node"] = named
+    return named
 
 
 def selected(event: Any, name: str) -> list[Any]:
     try:
-        return list(event.selection[name])
+        # Item access: a selection event is a dict (attribute access too, on a server).
+        return list(event["selection"][name])
     except (AttributeError, KeyError, TypeError):
         return []
 
@@ -269,11 +294,20 @@ direction = summary["direction"]
 st.title(f"Lineage · {summary['task']}")
 best = formatting.score(summary["best_score"])
 st.caption(f"run `{run_id}` · {summary['status']} · {direction} · best {best}")
-links.run_links(run_id)
+navigation = st.empty()  # the links, redrawn once the panel's candidate is known
+with navigation.container():
+    links.run_links(run_id)
 
 left, middle, right = st.columns([2, 2, 3])
 with left:
-    colour_by = st.radio("Colour by", ["score", "island"], horizontal=True)
+    colour_by = st.radio(
+        "Colour by",
+        list(COLOURINGS),
+        format_func=COLOURINGS.__getitem__,
+        horizontal=True,
+        help="Score rank colours by percentile: on a long run whose good candidates are "
+        "close in score, it tells the very best from the merely good.",
+    )
 with middle:
     limit = int(
         st.number_input(
@@ -310,32 +344,33 @@ st.caption(counts_line(found))
 if found.hidden:
     st.info(sampled_note(found))
 
-event = st.altair_chart(
-    chart(found, colour_by, direction),
-    on_select="rerun",
-    selection_mode=SELECTION,
-    key=f"lineage-chart-{run_id}",
-    width="stretch",
-)
-for point in selected(event, SELECTION):
-    if isinstance(point, dict) and point.get("id"):
-        open_candidate(run_id, str(point["id"]))
-st.caption(key_line(colour_by))
+graph, panel = st.columns([3, 2], gap="medium")
+with graph:
+    event = st.altair_chart(
+        chart(found, colour_by, direction),
+        on_select="rerun",
+        selection_mode=SELECTION,
+        key=f"lineage-chart-{run_id}",
+        width="stretch",
+    )
+    st.caption(key_line(colour_by))
+with panel:
+    node = node_panel.show(repo, summary, chosen_node(event, run_id))
+if node is not None:
+    # Kept for the sidebar's Candidate page, and carried by the links above: Candidate
+    # opens it, Compare sets it against the seed, Export starts with it.
+    links.remember_candidate(run_id, node["id"])
+    with navigation.container():
+        links.run_links(
+            run_id,
+            node["id"],
+            "Best candidate"
+            if node["id"] == summary["best_candidate_id"]
+            else f"Candidate #{node['seq']}",
+        )
 
 with st.expander(f"Failed candidates ({found.failed:,})", expanded=False):
     if found.failed:
-        table = st.dataframe(
-            found.failures,
-            hide_index=True,
-            width="stretch",
-            on_select="rerun",
-            selection_mode="single-row",
-            key=f"lineage-failures-{run_id}",
-            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
-        )
-        rows = selected(table, "rows")
-        if rows:
-            open_candidate(run_id, str(found.failures.iloc[int(rows[0])]["id"]))
-        st.caption("Select a row to open that candidate.")
+        failed_candidates.show(run_id, found.failures)
     else:
         st.write("No candidate of this run failed.")

@@ -1,5 +1,7 @@
-"""Run: live progress, best score over time, islands, the MAP-Elites grid, train /
-validation / test scores, Pareto front.
+"""Run: what the run achieved (against the seed and the reference, at what cost, in
+how long, why it stopped), what failed and why, what the model's answers became; then
+live progress, best score over time, islands, the MAP-Elites grid, train / validation
+/ test scores, Pareto front.
 
 While the run is still going the body refreshes itself every few seconds (a
 Streamlit fragment), so the user watches it without reloading; once the run has
@@ -14,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from evoforge.store import Repository
-from evoforge.ui import charts, connection, formatting, frames, links
+from evoforge.ui import charts, connection, formatting, frames, headline, links
 from evoforge.ui.redact import redact
 
 REFRESH_S = 2.0
@@ -28,15 +30,99 @@ def load_points(_repo: Repository, run_id: str, version: tuple[Any, ...]) -> pd.
 
 
 def header(summary: dict[str, Any]) -> None:
-    status = summary["status"]
-    line = f"**{status}**"
-    if summary["stop_reason"]:
-        line += f" · {formatting.literal(summary['stop_reason'])}"
-    line += f" · started {formatting.moment(summary['created_at'])} UTC"
+    # Why it stopped is said once, in `summary_section`.
+    line = f"**{summary['status']}** · started {formatting.moment(summary['created_at'])} UTC"
     line += f" · {formatting.duration(summary['duration_s'])}"
     st.markdown(line)
+    isolation = summary.get("isolation") or {}
+    if isolation:
+        shown = ", ".join(f"{name} ×{n}" for name, n in sorted(isolation.items()))
+        st.caption(f"isolation: {formatting.literal(shown)}")
+        if any("weak" in name for name in isolation):
+            st.warning(
+                "Some evaluations ran with weak isolation (`--weak-isolation`): the host's "
+                "files were visible to those candidates, read-only."
+            )
     if summary.get("objective_note"):
         st.info(f"objective {summary['objective']}: {summary['objective_note']}")
+
+
+def summary_section(summary: dict[str, Any]) -> None:
+    """The run in one line a reader can check: result, cost, time, ending."""
+    parts = [
+        headline.achievement(summary),
+        headline.cost(summary),
+        headline.effort(summary),
+        headline.ending(summary),
+    ]
+    # Built from a stop reason and numbers: shown as written, `$` never starting math.
+    st.markdown(
+        "**" + formatting.literal(parts[0]) + "** · " + formatting.literal(" · ".join(parts[1:]))
+    )
+
+
+def failures_section(summary: dict[str, Any]) -> None:
+    """What failed and why, one line per reason with its count: a run where every
+    evaluation failed otherwise shows only empty charts."""
+    lines = headline.failure_lines(summary)
+    if not lines:
+        return
+    text = "  \n".join(formatting.literal(line) for line in lines)
+    if headline.all_failed(summary):
+        st.error("**Every evaluation failed.**  \n" + text)
+    else:
+        st.subheader("Failures")
+        st.dataframe(
+            pd.DataFrame(summary["failures"], columns=["count", "status", "reason"]),
+            hide_index=True,
+            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+        )
+        total = summary["evaluations"]["total"]
+        failed = total - summary["evaluations"].get("ok", 0)
+        rest = lines[len(summary["failures"]) :]  # reasons past the table's groups
+        st.caption(
+            f"{failed:,} of {total:,} evaluations failed, grouped by the first line of their "
+            "reason." + "".join(f" {formatting.literal(line)}." for line in rest)
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_proposals(
+    _repo: Repository, run_id: str, version: str
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Proposals by outcome and the top reasons answers made no child; `version` (the
+    run's last write, which every proposal moves) keys the cache, so a live page
+    queries again only when a proposal arrived."""
+    return _repo.proposal_counts(run_id), _repo.rejection_reasons(run_id, limit=5)
+
+
+def proposals_section(repo: Repository, summary: dict[str, Any]) -> None:
+    """Model answers by outcome: calls that produced no evaluation are spend too."""
+    run_id = summary["run_id"]
+    counts, groups = load_proposals(repo, run_id, summary["updated_at"])
+    if not counts["total"]:
+        return
+    st.subheader("Proposals")
+    cols = st.columns(5)
+    cols[0].metric("proposals", f"{counts['total']:,}")
+    for col, status in zip(cols[1:], ("accepted", "duplicate", "rejected", "failed"), strict=True):
+        col.metric(f"{status} proposals", f"{counts[status]:,}")
+    if groups:
+        no_child = counts["rejected"] + counts["failed"]
+        st.caption(
+            f"{no_child:,} of {counts['total']:,} model answers became no candidate; "
+            "the most frequent reasons:"
+        )
+        st.dataframe(
+            pd.DataFrame(groups, columns=["count", "status", "reason"]),
+            hide_index=True,
+            column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+        )
+    st.page_link(
+        links.PROPOSALS,
+        label="Open every proposal with its prompt, answer and reason",
+        query_params={"run": run_id},
+    )
 
 
 def options(run: Any) -> None:
@@ -45,18 +131,19 @@ def options(run: Any) -> None:
 
 
 def progress(summary: dict[str, Any], points: pd.DataFrame) -> None:
+    """Live figures. A budget goes in the label, not the value, and the figures that
+    can be long sit three to a row: in the values' large type a sixth of the page cut
+    "868 / 2,000" to "868 / 2,…", and a score such as -1.23457e-05 likewise."""
     counts = summary["evaluations"]
     budget = summary["budget"]
     limit = budget.get("max_evaluations")
-    cols = st.columns(6)
-    cols[0].metric("evaluations", f"{counts['total']:,}" + (f" / {limit:,}" if limit else ""))
+    cols = [*st.columns(3), *st.columns(3)]
+    cols[0].metric(f"evaluations of {limit:,}" if limit else "evaluations", f"{counts['total']:,}")
     cols[1].metric("evaluations/s", f"{frames.evaluation_rate(points):.2f}")
     spend_cap = budget.get("max_cost_usd")
-    cols[2].metric(
-        "spend",
-        formatting.money(summary["spend_usd"])
-        + (f" / {formatting.money(spend_cap)}" if spend_cap else ""),
-    )
+    # Escaped: a label is Markdown, where a `$` may open math.
+    cap = f" of {formatting.literal(formatting.money(spend_cap))}" if spend_cap else ""
+    cols[2].metric(f"spend{cap}", formatting.money(summary["spend_usd"]))
     cols[3].metric("best score", formatting.score(summary["best_score"]))
     cols[4].metric("seed score", formatting.score(summary["seed_score"]))
     cols[5].metric("reference", formatting.score(summary["reference_score"]))
@@ -92,7 +179,8 @@ def grid_section(summary: dict[str, Any], points: pd.DataFrame, run: Any) -> Non
 
 
 def generalization_section(repo: Repository, run_id: str) -> None:
-    """Train, validation and test side by side: the gap between them is overfitting."""
+    """Train, validation, test (and a public protocol) side by side: the gap between
+    them is overfitting; a public score is where the run stands on the benchmark."""
     report = repo.generalization(run_id)
     if not report["rows"] and not report["baselines"]:
         return
@@ -107,7 +195,16 @@ def generalization_section(repo: Repository, run_id: str) -> None:
         for b in report["baselines"]
     ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    note = f"The export selects on **{report['select_on']}**."
+    public = [
+        {"candidate": row["candidate_id"], "role": ", ".join(row["roles"]),
+         **row["public_metrics"]}
+        for row in report["rows"]
+        if row.get("public_metrics")
+    ]  # fmt: skip
+    if public:  # the benchmark's own units (dollars, makespan), as published tables give
+        st.caption("The public protocol, in its own units")
+        st.dataframe(pd.DataFrame(public), hide_index=True)
+    note = f"The export selects on **{formatting.literal(report['select_on'])}**."
     if len(report["splits"]) > 1 and not report["rows"]:
         note += " Validation and test are scored when the run ends."
     st.caption(note)
@@ -132,7 +229,8 @@ def pareto_section(summary: dict[str, Any], points: pd.DataFrame) -> None:
     y_dir = d.selectbox("y is better when", ["minimize", "maximize"], key="pareto_y_dir")
     front = frames.pareto_front(points, x, y, x_dir, y_dir)
     if front.empty:
-        box.caption(f"No valid candidate reports both {x} and {y}.")
+        shown = " and ".join(formatting.literal(name) for name in (x, y))
+        box.caption(f"No valid candidate reports both {shown}.")
         return
     box.caption(f"{int(front['on_front'].sum()):,} of {len(front):,} candidates on the front.")
     box.altair_chart(charts.pareto(front, x, y))
@@ -142,7 +240,7 @@ repo = connection.repository()
 chosen = links.choose_run(repo)
 run_id = chosen["run_id"]
 st.title(f"{chosen['task']} · run {run_id}")
-links.run_links(run_id)
+links.run_links(run_id, has_best=chosen["best_candidate_id"] is not None)
 
 
 @st.fragment(run_every=REFRESH_S if chosen["status"] == "running" else None)
@@ -150,15 +248,27 @@ def live() -> None:
     summary = repo.run_summary(run_id)
     if chosen["status"] == "running" and summary["status"] != "running":
         st.rerun()  # the run ended: redraw once without the refresh timer
+    summary_section(summary)
+    failures_section(summary)
     header(summary)
     run = repo.get_run(run_id)
     options(run)
     points = load_points(repo, run_id, (summary["updated_at"], summary["evaluations"]["total"]))
     progress(summary, points)
+    proposals_section(repo, summary)
     if points.empty:
         st.info("No evaluation recorded yet; this page updates as they arrive.")
         return
+    if frames.results(points).empty:
+        st.info("No evaluation has a valid score yet, so there is nothing to chart.")
+        return
     st.subheader("Best score over time")
+    screened = frames.screened_count(points)
+    if screened:
+        st.caption(
+            f"{screened:,} {frames.SCREENED_LABEL} scores are not results and are left out "
+            "of the charts below; those children were judged on a few instances only."
+        )
     axis = st.radio("x axis", ["evaluation", "time"], horizontal=True, key="best_axis")
     best = frames.best_so_far(points, summary["direction"])
     st.altair_chart(
@@ -169,6 +279,14 @@ def live() -> None:
             summary["reference_score"],
             summary["metric"],
             by_time=axis == "time",
+        )
+    )
+    st.altair_chart(
+        charts.island_best_over_time(
+            points,
+            summary["direction"],
+            summary["metric"],
+            frames.migration_interval(run.config_json),
         )
     )
     left, right = st.columns(2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evoforge.ui import connection, frames
+from evoforge.ui import connection, formatting, frames
 
 repo = connection.repository()
 summaries = repo.list_runs()
@@ -32,13 +32,28 @@ st.caption(
     + (f" · {running} running" if running else "")
     + f" · store `{connection.shown_url(connection.database_url())}`"
 )
+table = frames.runs_frame(shown)
+# What each best is worth, in words a reader checks it by (the Run page says the same).
+table.insert(
+    table.columns.get_loc("best score") + 1,
+    "vs seed",
+    [formatting.against_seed(r["best_score"], r["seed_score"], r["direction"]) for r in shown],
+)
+table.insert(
+    table.columns.get_loc("vs seed") + 1,
+    "vs reference",
+    [
+        formatting.against_reference(r["best_score"], r["reference_score"], r["direction"])
+        for r in shown
+    ],
+)
 st.dataframe(
-    frames.runs_frame(shown),
+    table,
     hide_index=True,
     column_config={
         "run": st.column_config.LinkColumn("run", display_text=r"run=(\w+)"),
         "seed score": st.column_config.NumberColumn(format="%.6g"),
         "best score": st.column_config.NumberColumn(format="%.6g"),
-        "spend": st.column_config.NumberColumn(format="$%.4f"),
+        "spend": st.column_config.NumberColumn(format=formatting.MONEY_FORMAT),
     },
 )

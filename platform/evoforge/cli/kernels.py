@@ -7,13 +7,13 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from evoforge.cli.errors import guard
+from evoforge.cli.errors import guard, refuse_absent_store
+from evoforge.cli.output import stdout_console
 
 kernels_app = typer.Typer(help="Reports over Triton kernel runs.", no_args_is_help=True)
-console = Console()
+console = stdout_console()
 
 
 @kernels_app.command("report")
@@ -29,6 +29,7 @@ def report(
     from evoforge.kernels.report import suite_report
     from evoforge.store.database import open_database
 
+    refuse_absent_store(db, ", ".join(run_ids))
     database = guard(lambda: open_database(db))
     result = guard(lambda: suite_report(database, run_ids, baseline))
     if as_json:

@@ -14,6 +14,8 @@ from evoforge.proposals import CandidateView
 
 
 class ProgressDisplay:
+    """The live bar: evaluations done, their rate, and the run's best result so far."""
+
     def __init__(self, console: Console, total: int | None, direction: str) -> None:
         self.direction = direction
         self.best: float | None = None
@@ -43,14 +45,16 @@ class ProgressDisplay:
         self, run_id: str, candidate: CandidateView, outcome: EvaluationOutcome
     ) -> None:
         self.done += 1
-        if outcome.status == "ok" and outcome.score is not None:
+        # `scored`, as in the store's best: a child judged only on the minibatch screen
+        # has a few-instance score that is no result and must not show as the best.
+        if candidate.scored and candidate.score is not None:
             better = (
                 self.best is None
-                or (self.direction == "maximize" and outcome.score > self.best)
-                or (self.direction == "minimize" and outcome.score < self.best)
+                or (self.direction == "maximize" and candidate.score > self.best)
+                or (self.direction == "minimize" and candidate.score < self.best)
             )
             if better:
-                self.best = outcome.score
+                self.best = candidate.score
         rate = self.done / max(time.monotonic() - self.started, 1e-9)
         self.progress.update(
             self.task_id,

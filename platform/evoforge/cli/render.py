@@ -9,6 +9,8 @@ from rich.table import Table
 
 from evoforge.jobs import EVALUATION_STATUSES
 from evoforge.proposals import PROPOSAL_STATUSES
+from evoforge.run_text import failure_lines
+from evoforge.task import strongest_baseline
 
 
 def _score(value: float | None) -> str:
@@ -39,10 +41,17 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
 
 def tasks_table(tasks: dict[str, Any]) -> Table:
     table = Table(title="tasks")
-    for column in ("name", "direction", "reference", "description"):
+    for column in ("name", "direction", "reference", "strongest baseline", "description"):
         table.add_column(column)
     for name, task in sorted(tasks.items()):
-        table.add_row(name, task.direction, _score(task.reference_score), task.description)
+        strongest = strongest_baseline(task.baselines, task.direction)
+        table.add_row(
+            name,
+            task.direction,
+            _score(task.reference_score),
+            f"{strongest.name} {_score(strongest.scores['train'])}" if strongest else "-",
+            task.description,
+        )
     return table
 
 
@@ -82,18 +91,53 @@ def generalization_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def public_lines(report: dict[str, Any]) -> list[str]:
+    """The public protocol's own figures per candidate (its cost, makespan, pressure),
+    which the public score alone does not show: what a published table reports."""
+    lines = []
+    for row in report["rows"]:
+        figures = ", ".join(
+            f"{name} {_score(value) if isinstance(value, float) else value}"
+            for name, value in sorted(row.get("public_metrics", {}).items())
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        )
+        if figures:
+            lines.append(f"{row['candidate_id']} ({', '.join(row['roles'])}): {figures}")
+    return lines
+
+
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
+def proposals_line(report: dict[str, Any]) -> str:
+    """Proposals by outcome, e.g. "proposals: accepted 2, duplicate 0, …": all an offline
+    run has to say about its proposer, since it made no model calls and spent nothing."""
+    counts = report["proposals"]
+    return "proposals: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in PROPOSAL_STATUSES)
+
+
+def rejection_lines(report: dict[str, Any], groups: list[dict[str, Any]]) -> list[str]:
+    """The commonest reasons a model answer made no candidate, e.g. "8 rejected: the
+    diff's SEARCH text is not in the parent": calls that were paid for but produced
+    nothing show up nowhere else in a run's numbers."""
+    counts = report["proposals"]
+    lost = sum(counts.get(status, 0) for status in ("rejected", "failed"))
+    if not lost:
+        return []
+    shown = sum(group["count"] for group in groups)
+    lines = [f"{g['count']} {g['status']}: {g['reason'] or '(no reason given)'}" for g in groups]
+    if lost > shown:
+        lines.append(f"{lost - shown} more, in smaller groups of other reasons")
+    return [f"{lost} of {counts.get('total', 0)} proposals made no candidate:", *lines]
+
+
 def spend_table(report: dict[str, Any]) -> Table:
     """Proposals by outcome, then calls, tokens and dollars per model."""
-    counts = report["proposals"]
-    outcome = ", ".join(f"{k} {counts.get(k, 0)}" for k in PROPOSAL_STATUSES)
     table = Table(
         title="proposals and spend",
         caption=(
-            f"proposals: {outcome}; {report['improvements']} improvement(s), "
+            f"{proposals_line(report)}; {report['improvements']} improvement(s), "
             f"{_usd(report['cost_per_improvement'])} per improvement"
         ),
     )
@@ -123,6 +167,21 @@ def _objective_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return [("objective", f"{summary['objective']}" + (f" ({note})" if note else ""))]
 
 
+def _trained_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Which public protocol the search was judged on: every score is then its score."""
+    trained = summary.get("trained_on", "own")
+    return [] if trained == "own" else [("trained on", f"the {trained} protocol")]
+
+
+def _baseline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The strongest documented baseline, when it is not the reference itself: where the
+    reference is the weakest baseline, a best score above it says little on its own."""
+    score = summary.get("strongest_baseline_score")
+    if score is None or score == summary.get("reference_score"):
+        return []
+    return [("strongest baseline", f"{_score(score)} ({summary['strongest_baseline']})")]
+
+
 def show_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"run {summary['run_id']}")
     table.add_column(style="bold")
@@ -132,14 +191,23 @@ def show_summary(console: Console, summary: dict[str, Any]) -> None:
     rows = [
         ("task", summary["task"]),
         *_objective_rows(summary),
+        *_trained_rows(summary),
         ("status", f"{summary['status']} ({summary.get('stop_reason') or '-'})"),
         ("evaluations", f"{counts['total']}  ({by_status})"),
         ("seed score", _score(summary.get("seed_score"))),
         ("best score", _score(summary.get("best_score"))),
         ("best candidate", summary.get("best_candidate_id") or "-"),
         ("reference", _score(summary.get("reference_score"))),
+        *_baseline_rows(summary),
         ("duration", f"{summary.get('duration_s') or 0:.1f} s"),
     ]
+    if summary.get("isolation"):
+        rows.append(
+            (
+                "isolation",
+                ", ".join(f"{name} ×{n}" for name, n in sorted(summary["isolation"].items())),
+            )
+        )
     if summary.get("proposer_calls"):
         rows.append(
             (
@@ -152,3 +220,9 @@ def show_summary(console: Console, summary: dict[str, Any]) -> None:
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
+    failures = failure_lines(summary)
+    if failures:
+        # Plain lines, not table cells: a reason is never cut, and its brackets are not markup.
+        console.print("failures:", style="bold")
+        for line in failures:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

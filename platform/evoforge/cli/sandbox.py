@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from evoforge.cli.errors import fail
-from evoforge.protocols import SandboxUnavailable
 
 sandbox_app = typer.Typer(help="Build and check sandbox images.", no_args_is_help=True)
 console = Console()
@@ -38,6 +37,7 @@ def build(
 ) -> None:
     """Build the sandbox image for KIND (sandboxes/images/KIND.Dockerfile), or the image of
     a container-protocol task FOLDER (its evaluator/Dockerfile, tagged for that folder)."""
+    from evoforge.protocols import SandboxUnavailable
     from evoforge.sandboxes.container import connect, unreachable_message
     from evoforge.sandboxes.images import KINDS, ImageBuildFailed, build_image
     from evoforge.sandboxes.task_images import TaskImageError, build_task_image

@@ -25,10 +25,12 @@ LOOPBACK = "127.0.0.1"
 
 
 def app_path() -> Path:
-    """The entry script, found without importing it (importing runs the app)."""
+    """The script `streamlit run` is given, found without importing it: `serve.py`,
+    which puts the app (`app.py`) behind the gate that checks every request's Host
+    and adds the Content-Security-Policy to every response (`evoforge.ui.guard`)."""
     import evoforge.ui
 
-    return Path(evoforge.ui.__file__).resolve().parent / "app.py"
+    return Path(evoforge.ui.__file__).resolve().parent / "serve.py"
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
@@ -59,6 +61,13 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
+def served_names(host: str, port: int, allowed: list[str]) -> str:
+    """The names the server answers to besides the address a request reaches (see
+    `evoforge.ui.guard.HOSTS_ENV`): `--host` on its port, and each `--allow-host`."""
+    where = f"[{host}]" if ":" in host else host
+    return ",".join([f"{where}:{port}", *allowed])
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -81,10 +90,24 @@ def ui(
         str, typer.Option("--host", help="address to listen on; the UI has no login")
     ] = LOOPBACK,
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8501,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="another name the UI may be reached under (NAME, any port, e.g. a "
+            "reverse proxy's; or NAME:PORT); requests naming any other host are refused",
+        ),
+    ] = None,
 ) -> None:
     """Browse runs, lineage and candidates in the web UI (read-only)."""
     from evoforge.store import NoDatabase, StoreError, open_read_only
     from evoforge.store.database import default_database_path
+    from evoforge.ui.guard import HOSTS_ENV, parse_host
+
+    allowed = [name.strip() for name in allow_host or [] if name.strip()]
+    for name in allowed:
+        if "," in name or parse_host(name) is None:
+            fail(f"--allow-host {name!r} is not a host name: pass NAME or NAME:PORT")
 
     # Spell the default out: the server may run with another working directory.
     url = db or f"sqlite:///{default_database_path()}"
@@ -112,6 +135,6 @@ def ui(
     )
     sys.stdout.flush()
     # The URL goes through the environment, not argv, so its password stays out of `ps`.
-    env = {**os.environ, "EVOFORGE_UI_DB": url}
+    env = {**os.environ, "EVOFORGE_UI_DB": url, HOSTS_ENV: served_names(host, port, allowed)}
     command = streamlit_command(host, port)
     os.execve(command[0], command, env)

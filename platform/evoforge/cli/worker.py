@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from evoforge.cli.errors import USER_ERRORS, fail
-from evoforge.config import gpu_option
-from evoforge.executors.distributed.settings import DEFAULT_VISIBILITY_TIMEOUT_S
-from evoforge.executors.gpu_slots import discover_gpus
+from evoforge.cli.errors import fail, user_error_types
+
+DEFAULT_VISIBILITY_TIMEOUT_S = 3600.0
+"""The worker's default, as `evoforge.executors.distributed.settings` has it (a test
+holds them equal); repeated here so `evoforge --help` does not import the executors."""
 
 
 def worker(
@@ -51,7 +52,9 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
 ) -> None:
     """Evaluate jobs of celery-executor runs in this machine's sandboxes."""
+    from evoforge.config import gpu_option
     from evoforge.executors.distributed.worker import run_worker
+    from evoforge.executors.gpu_slots import discover_gpus
 
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     if not wanted:
@@ -68,5 +71,7 @@ def worker(
             visibility_timeout_s=visibility_timeout,
             loglevel=loglevel,
         )
-    except (*USER_ERRORS, ValueError) as exc:
-        fail(str(exc))
+    except Exception as exc:
+        if isinstance(exc, (*user_error_types(), ValueError)):
+            fail(str(exc))
+        raise

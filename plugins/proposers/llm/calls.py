@@ -11,6 +11,7 @@ still shows up in `show` and the UI.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -114,19 +115,29 @@ async def complete(
 
 
 def cost_of(litellm: Any, spec: ModelSpec, response: Any, call_type: str = "completion") -> float:
-    """USD by litellm's price table, or by the spec's own prices; 0 for unpriced models."""
-    custom = None
+    """USD by the spec's own prices, or litellm's price table; 0 for unpriced models.
+
+    Priced here from the usage, and otherwise read from what litellm already worked
+    out for the response (`response_cost`): pricing a response again costs a
+    millisecond or more per call, paid by every proposal. A model litellm cannot price
+    is looked up once, then counts as $0 without asking again.
+    """
     if spec.priced:
-        custom = {
-            "input_cost_per_token": (spec.input_cost_per_million or 0.0) / 1e6,
-            "output_cost_per_token": (spec.output_cost_per_million or 0.0) / 1e6,
-        }
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        return (
+            tokens_in * (spec.input_cost_per_million or 0.0)
+            + tokens_out * (spec.output_cost_per_million or 0.0)
+        ) / 1e6
+    hidden = getattr(response, "_hidden_params", None)
+    known = hidden.get("response_cost") if isinstance(hidden, dict) else None
+    if isinstance(known, (int, float)) and math.isfinite(known) and known >= 0:
+        return float(known)
+    if spec.model in _warned_unpriced:
+        return 0.0
     try:
-        return float(
-            litellm.completion_cost(
-                completion_response=response, custom_cost_per_token=custom, call_type=call_type
-            )
-        )
+        return float(litellm.completion_cost(completion_response=response, call_type=call_type))
     except Exception as exc:
         if spec.model not in _warned_unpriced:
             _warned_unpriced.add(spec.model)

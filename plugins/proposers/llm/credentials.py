@@ -3,7 +3,9 @@
 Keys never pass through the task or the run config (both are stored in the
 database), so the only thing a run records about a key is the *name* of the variable
 that holds it. The sandbox scrubs credentials from the candidate's environment, so
-loading `.env` here does not hand keys to evaluated code.
+loading `.env` here does not hand keys to evaluated code; the keys read here are also
+remembered (evoforge.secret_values), so a candidate that finds one some other way
+cannot have it stored or quoted in a prompt.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from evoforge.plugins.proposers.llm.calls import litellm_module
 from evoforge.proposals import ProposerUnavailable
+from evoforge.secret_values import remember, remember_env_file
 
 PLACEHOLDER_KEY = "evoforge-no-key"
 """Sent to a custom `api_base` when no key is configured: local OpenAI-compatible
@@ -33,6 +36,7 @@ def load_env_file(name: str | None) -> Path | None:
     if found is None or not found.is_file():
         return None
     load_dotenv(found, override=False)
+    remember_env_file(found)  # its keys are scrubbed from candidate output, loaded or not
     return found
 
 
@@ -51,6 +55,7 @@ def resolve_key(model: str, api_base: str | None, api_key_env: str | None) -> st
                 f"model {model!r} reads its key from ${api_key_env}, which is not set; "
                 "export it or add it to .env"
             )
+        remember(value)  # the variable's name may not look like a key's
         return value
     litellm = litellm_module()
     try:
