@@ -29,17 +29,23 @@ def discover() -> tuple[list[str], dict[str, str]]:
     return packages, package_dir
 
 
+DATA_FOLDERS = {
+    "evoforge.plugins.proposers.llm.templates": ["*.txt"],
+    "evoforge.sandboxes.images": ["*.Dockerfile"],
+    "evoforge.kernels.seeds": ["*.py"],
+}
+"""Folders of data without an __init__.py (prompt templates, sandbox Dockerfiles, kernel
+seed programs), listed as packages of their own: Python can import them as namespace
+packages, and setuptools warns "Package would be ignored" for each one that is not."""
+
 packages, package_dir = discover()
 
 setup(
-    packages=packages,
+    packages=[*packages, *DATA_FOLDERS],
     package_dir=package_dir,
     package_data={
         "": ["*.toml", "*.txt", "*.ini", "*.mako", "*.json", "*.md", "Dockerfile*"],
-        # Data folders without an __init__.py: prompt templates, sandbox Dockerfiles.
-        "evoforge.plugins.proposers.llm": ["templates/*.txt"],
-        "evoforge.sandboxes": ["images/*.Dockerfile"],
-        "evoforge.kernels": ["seeds/*.py"],
+        **DATA_FOLDERS,
     },
     include_package_data=True,
 )

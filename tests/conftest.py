@@ -16,6 +16,14 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(autouse=True)
+def _tmp_path_readable_by_the_sandbox(request: pytest.FixtureRequest) -> None:
+    """pytest makes `tmp_path` private (0700); a task folder a user makes is 0755. The
+    process sandbox's candidate (uid 65534 when tests run as root) must read it."""
+    if "tmp_path" in request.fixturenames:
+        request.getfixturevalue("tmp_path").chmod(0o755)
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"

@@ -10,6 +10,7 @@ through litellm against the loopback model server.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -410,11 +411,13 @@ def test_shinka_incorrect_result_makes_the_candidate_invalid_with_its_error(
 ) -> None:
     folder = write_shinka(tmp_path, SHINKA_SEED.replace("radius = 0.05", "radius = 0.3"))
     result = run_cli("run", str(folder), "--max-evaluations", "1", "--db", db_url, "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the run's only evaluation failed
     run_id = re.search(r'"run_id": "(\w+)"', result.stdout).group(1)
     (seed,) = stored(db_url, run_id)
     assert seed.status == "invalid"
     assert seed.reason == "Validation failed: Circle 0 (r=0.3000) is outside unit square."
+    (group,) = json.loads(result.stdout)["failures"]
+    assert group == {"status": "invalid", "reason": seed.reason, "count": 1}
 
 
 def test_shinka_candidate_cannot_forge_its_metrics_files(tmp_path: Path, db_url: str) -> None:

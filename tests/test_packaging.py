@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The wheel, and what the build printed: what a user sees scroll past at install."""
     out = tmp_path_factory.mktemp("dist")
     built = subprocess.run(
         [
@@ -31,7 +32,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
-    return next(out.glob("evoforge-*.whl"))
+    return next(out.glob("evoforge-*.whl")), built.stdout + built.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(build_output: tuple[Path, str]) -> Path:
+    return build_output[0]
+
+
+def test_building_prints_no_packaging_warnings(build_output: tuple[Path, str]) -> None:
+    printed = build_output[1]
+    for warning in ("Warning", "Package would be ignored", "deprecated"):
+        assert warning not in printed, printed[printed.find(warning) - 300 :][:1200]
 
 
 def test_wheel_maps_every_folder_into_the_evoforge_namespace(wheel: Path) -> None:
@@ -42,6 +54,8 @@ def test_wheel_maps_every_folder_into_the_evoforge_namespace(wheel: Path) -> Non
         "evoforge/hookspecs.py",
         "evoforge/plugins/proposers/mutate.py",
         "evoforge/plugins/proposers/llm/templates/diff.txt",
+        "evoforge/sandboxes/images/cpu.Dockerfile",
+        "evoforge/kernels/seeds/matmul.py",
         "evoforge/evaluators/circle_packing/evaluate.py",
         "evoforge/evaluators/spot_scheduling/baseline_scores.json",
         "evoforge/evaluators/prompt_classify/data.json",
@@ -103,3 +117,23 @@ def test_installed_wheel_in_a_fresh_venv_lists_tasks(wheel: Path, tmp_path: Path
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip().endswith("platform.py")
     assert str(ROOT) not in check.stdout
+
+
+def test_readme_layout_names_every_builtin_task_folder() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `evaluators/`"))
+    folders = [p.parent.name for p in (ROOT / "evaluators").glob("*/__init__.py")]
+    assert len(folders) >= 7
+    missing = [name for name in folders if f"`{name}`" not in row]
+    assert not missing, f"README's layout table leaves out {missing}"
+
+
+def test_the_readmes_export_folder_is_ignored_by_git() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "export RUN --out best/" in readme
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "best/metadata.json"], cwd=ROOT, timeout=30
+    )
+    assert ignored.returncode == 0, "best/ from the README's export example is not ignored"

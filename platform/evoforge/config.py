@@ -64,6 +64,20 @@ class RunConfig(BaseModel):
         description="which score picks the run's exported best where the task has a "
         "validation split",
     )
+    public: bool | None = Field(
+        default=None,
+        description="score the task's public protocol (the public benchmark's instances "
+        "and rules) at the end, like the test split, for the seed and the best candidates: "
+        "true requires it, false skips it, unset scores it where the task has one and its "
+        "public data is found",
+    )
+    train_on: str = Field(
+        default="own",
+        pattern=r"^(own|public(:[a-z0-9_]+)?)$",
+        description="`public` (or `public:NAME` for a task's further protocol) judges the "
+        "search itself on the task's public protocol, as published results are evolved "
+        "(the task's own splits are set aside)",
+    )
     keep_going: bool = Field(
         default=False,
         description="search on even when the seed's evaluation fails in a way no proposal "

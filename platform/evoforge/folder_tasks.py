@@ -188,6 +188,8 @@ def _from_toml(folder: Path) -> Task:
         {**stage, "function": _reference(folder, stage.get("function", ""), where)}
         for stage in data.get("stages", [])
     ]
+    if data.get("public_protocol"):
+        data["public_protocol"] = _reference(folder, data["public_protocol"], where)
     instances_file = data.pop("instances_file", None)
     if instances_file:
         import json

@@ -9,6 +9,7 @@ depends on it, which makes the store the checkpoint: a killed run resumes from i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import logging
 import random
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from evoforge.config import RunConfig
+from evoforge.interrupts import stop_interrupted
 from evoforge.jobs import EvaluationJob, EvaluationOutcome
 from evoforge.orchestrator.budget import Progress, stop_reason
 from evoforge.orchestrator.pacing import ProposalPacer
@@ -25,6 +27,7 @@ from evoforge.orchestrator.screening import minibatch_stage
 from evoforge.orchestrator.seed_check import SeedUnusable, unusable_seed
 from evoforge.orchestrator.splits import SplitScorer
 from evoforge.plugin_manager import registry
+from evoforge.presses import noting_presses
 from evoforge.proposals import (
     CandidateView,
     Proposal,
@@ -35,7 +38,10 @@ from evoforge.proposals import (
     RejectedAttempt,
 )
 from evoforge.protocols import Screen, Selection
+from evoforge.secret_values import remember, scrub_outcome
 from evoforge.store.database import Database
+from evoforge.store.errors import StoreError
+from evoforge.store.proposals import DUPLICATE_REASON
 from evoforge.store.repository import Repository
 from evoforge.store.rows import LOG_TAIL_CHARS
 from evoforge.task import Task
@@ -96,7 +102,10 @@ class Orchestrator:
     ) -> None:
         """`executor_options` override the stored ones for this session only (`resume
         --gpus`): which GPUs to use belongs to the machine, not to the run."""
+        self.database = database
         self.repo = Repository(database)
+        # The store's password is a secret no candidate output may carry.
+        remember(database.engine.url.password)
         self.run_id = run_id
         run = self.repo.get_run(run_id)
         self.task = Task.model_validate(run.task_json)
@@ -150,12 +159,14 @@ class Orchestrator:
         self.executor = self._build_executor()
         self.repo.set_run_status(self.run_id, "running", None)
         try:
-            await self._run()
+            with noting_presses():  # a store write waiting on a lock gives way to Ctrl-C
+                await self._run()
         except (KeyboardInterrupt, asyncio.CancelledError):
-            self.repo.set_run_status(self.run_id, "interrupted", "interrupted by the user")
             cancel = getattr(self.executor, "cancel", None)
             if cancel is not None:
                 cancel()  # don't make the user wait for evaluations nobody will record
+            with contextlib.suppress(StoreError):  # busy: the caller tries once more
+                stop_interrupted(self.database, self.run_id)
             raise
         except Exception as exc:
             self.repo.set_run_status(self.run_id, "failed", f"{type(exc).__name__}: {exc}")
@@ -341,10 +352,13 @@ class Orchestrator:
         mate = proposal.crossover_with or (
             pending.selection.crossover_with.id if pending.selection.crossover_with else None
         )
-        view = self.repo.add_candidate(
+        view = self.repo.add_proposed_child(
             self.run_id,
-            files=proposal.files,
+            proposal.files,
+            seq=pending.seq,
             parent_id=parent.id,
+            calls=proposal.calls,
+            leniency=proposal.leniency,
             inspirations=[c.id for c in pending.selection.inspirations],
             crossover_parents=[mate] if mate else [],
             generation=parent.generation + 1,
@@ -354,16 +368,10 @@ class Orchestrator:
             note=proposal.note,
             diff=unified_diff(parent.files, proposal.files),
         )
+        self.progress.spend_usd += sum(call.cost_usd for call in proposal.calls)
         if view is None:
-            reason = "the proposed artifact was already evaluated (duplicate)"
-            self._record_proposal(
-                pending, None, proposal.kind, "duplicate", reason, proposal.calls, proposal.leniency
-            )
-            self._fruitless(reason)
+            self._fruitless(DUPLICATE_REASON)
             return
-        self._record_proposal(
-            pending, view.id, proposal.kind, "accepted", "", proposal.calls, proposal.leniency
-        )
         if pending.selection.screen is not None:
             self.screens[view.id] = pending.selection.screen
         self.progress.fruitless_proposals = 0
@@ -416,7 +424,9 @@ class Orchestrator:
         if stage is not None:
             job = job.model_copy(update={"stages": [*job.stages, stage]})
         started = time.monotonic()
-        outcome = await self.executor.evaluate(job)
+        # Scrubbed again on receipt: a Celery worker on another machine knew only its
+        # own secrets, not this one's (evoforge.secret_values).
+        outcome = scrub_outcome(await self.executor.evaluate(job))
         self.pacer.evaluation_finished(time.monotonic() - started)
         return outcome
 

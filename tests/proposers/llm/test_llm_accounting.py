@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli_json, run_cli
+from cli_helpers import cli_json, run_cli, run_piped
 from support.llm_runs import good_diff, run_llm, stored_calls
 from support.model_server import Reply, Script, ScriptedModelServer
 
@@ -78,6 +78,11 @@ def test_show_reports_cost_and_tokens_equal_to_the_stored_calls(toy_task, db_url
     )
     text = run_cli("show", outcome.run_id, "--db", db_url).stdout
     assert "proposals and spend" in text and "openai/local" in text
+    piped = run_piped("show", outcome.run_id, "--db", db_url).stdout
+    assert "…" not in piped  # neither `child…` nor `$0.00…`: every header and cost whole
+    header = next(line for line in piped.splitlines() if "model" in line and "calls" in line)
+    assert "children" in header and "$/improvement" in header
+    assert f"${spend['spend_usd']:.4f}" in piped
 
 
 def test_max_cost_stops_the_run_cleanly_once_reached(toy_task, db_url) -> None:
@@ -231,3 +236,37 @@ max_evaluations = 5
     assert {r.model for r in seen} <= {"first", "second"}
     stored = cli_json("runs", "--db", db)
     assert stored[0]["run_id"] == summary["run_id"]
+
+
+def test_show_names_why_paid_answers_made_no_candidate(toy_task, db_url) -> None:
+    """A stale SEARCH twice, then an answer with no edit, before each usable one: `show`
+    says how many proposals made nothing and why, most frequent first, as the UI does."""
+    calls = {"n": 0}
+
+    def answer(request) -> Reply:
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            return priced(request)
+        if calls["n"] % 3 == 1:
+            return Reply("<<<<<<< SEARCH program.py\nX = 42.0\n=======\nX = 1\n>>>>>>> REPLACE\n")
+        return Reply("I would rather not change [bold]anything[/bold] here.")
+
+    with ScriptedModelServer(default=answer) as server:
+        outcome = run_llm(
+            toy_task,
+            db_url,
+            server.api_base,
+            evaluations=3,
+            models=[{"model": "openai/gpt-4o-mini", "api_base": server.api_base}],
+        )
+    shown = cli_json("show", outcome.run_id, "--db", db_url)
+    lost = shown["spend"]["proposals"]["rejected"] + shown["spend"]["proposals"]["failed"]
+    assert lost >= 2
+    groups = shown["rejections"]
+    assert sum(group["count"] for group in groups) == lost
+    assert len(groups) >= 2 and all(group["reason"] for group in groups)
+    text = run_piped("show", outcome.run_id, "--db", db_url).stdout
+    total = shown["spend"]["proposals"]["total"]
+    assert f"{lost} of {total} proposals made no candidate:" in text
+    for group in groups:
+        assert f"{group['count']} {group['status']}: {group['reason']}" in text
