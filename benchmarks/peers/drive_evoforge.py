@@ -74,7 +74,8 @@ def main() -> None:
         "proposal_slots": options.get("proposal_slots", defaults.proposal_slots),
         "proposer": f"llm ({MODEL}, mode_weights diff=1)",
         "strategy": defaults.strategy,
-        "sandbox": f"{defaults.sandbox} (every candidate in its own sandboxed process)",
+        "sandbox": f"{defaults.sandbox} (every candidate in its own sandboxed process, forked "
+        "from a warm server per slot)",
         "executor": "local",
         "store": "SQLite",
     }
