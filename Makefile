@@ -6,7 +6,7 @@ PYTHON ?= python3
 # PyTorch first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup setup-kernels demo ui test lint bench bench-ui bench-peers bench-tasks
+.PHONY: setup setup-kernels sandbox-tools demo ui test lint bench bench-ui bench-peers bench-tasks
 setup: $(VENV)/.installed
 setup-kernels: $(VENV)/.kernels
 
@@ -22,7 +22,16 @@ $(VENV)/.kernels: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[test,kernels]"
 	touch $@
 
-demo: setup
+# The process sandbox isolates every candidate with bubblewrap (docs/sandboxes.md). As root
+# on Debian or Ubuntu this installs it; elsewhere it says what to install.
+sandbox-tools:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -qq bubblewrap >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else echo "install bubblewrap first (Debian/Ubuntu: sudo apt-get install bubblewrap)"; exit 1; fi; }
+
+demo: setup sandbox-tools
 	$(VENV)/bin/evoforge run circle_packing --max-evaluations 200 --seed 1
 
 ui: setup
@@ -31,10 +40,11 @@ ui: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: lint setup-kernels
+test: lint setup-kernels sandbox-tools
 	$(VENV)/bin/pytest -q -ra
 
 bench: setup
+	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/strategies.py
 	$(PY) benchmarks/pipeline.py
