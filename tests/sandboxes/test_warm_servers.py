@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -263,4 +264,51 @@ def test_closing_leaves_nothing_and_the_folder_around_the_slots_as_it_was(
     assert outcome.status == "ok" and "warm" in outcome.sandbox, outcome.reason
     sandbox.close()
     assert root.stat().st_mode & 0o7777 == 0o1777
+    assert list(root.iterdir()) == []
+
+
+@pytest.mark.parametrize("pressed", ["before the fork", "after the fork", "while it runs"])
+def test_ctrl_c_at_any_moment_of_a_warm_evaluation_ends_it_quietly(
+    pressed: str,
+    make_job: MakeJob,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ctrl-C kills the servers of the evaluations in flight. Each evaluating thread
+    then ends its own evaluation without a word: no "server broke" warning, no second
+    server or cold retry for a run that is stopping, and the slot folder unmounted by
+    that thread alone (two closers once raced, one of them warning that the folder
+    could not be unmounted). The user sees one line: `interrupted`."""
+    root = tmp_path / "slots"
+    root.mkdir()
+    sandbox = ProcessSandbox(warm=True, workdir_root=str(root))
+    if sandbox.bubblewrap_missing() is not None:
+        pytest.skip(f"warm servers need bubblewrap: {sandbox.bubblewrap_missing()}")
+    job = make_job(
+        "import time\n\ndef evaluate(path):\n    time.sleep(30)\n    return 1.0\n",
+        resources={"timeout_s": 60},
+    )
+    fork = warm.WarmServer.fork
+
+    def pressing_fork(server: warm.WarmServer, *args: object) -> int:
+        if pressed == "before the fork":
+            sandbox.cancel_all()
+        child = fork(server, *args)  # type: ignore[arg-type]
+        if pressed == "after the fork":
+            sandbox.cancel_all()
+        return child
+
+    monkeypatch.setattr(warm.WarmServer, "fork", pressing_fork)
+    if pressed == "while it runs":
+        timer = threading.Timer(2.0, sandbox.cancel_all)
+        timer.start()
+    caplog.set_level("WARNING")
+    started = time.monotonic()
+    outcome = sandbox.run(job)
+    assert time.monotonic() - started < 15, "the candidate ran on after Ctrl-C"
+    assert outcome.status != "ok"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+    assert sandbox.run(job).status != "ok"  # nothing starts once the run is stopping
+    sandbox.close()
     assert list(root.iterdir()) == []
