@@ -150,7 +150,21 @@ def evaluate(program_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)  # the seed's 30 s evaluation is now running
+    # Start-up takes 1-4 s (more where bytecode is not cached); once the seed is
+    # stored its 30 s evaluation starts at once.
+    engine = create_engine(db_url)
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+        try:
+            with engine.connect() as conn:
+                if conn.execute(text("select count(*) from candidates")).scalar():
+                    break
+        except Exception:  # no schema yet
+            pass
+        time.sleep(0.05)
+    engine.dispose()
+    time.sleep(1.5)  # the seed's evaluation is now running
     pressed = time.monotonic()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
