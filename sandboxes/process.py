@@ -76,7 +76,14 @@ from evoforge.sandboxes.minimal_root import View, arguments
 from evoforge.sandboxes.output import CappedStream
 from evoforge.sandboxes.script_protocol import SCRIPT_ENV
 from evoforge.sandboxes.tree_removal import remove_tree
-from evoforge.sandboxes.warm import Launch, ServerBroken, ServerPool, WarmServer, fingerprint
+from evoforge.sandboxes.warm import (
+    Launch,
+    ServerBroken,
+    ServerDied,
+    ServerPool,
+    WarmServer,
+    fingerprint,
+)
 from evoforge.sandboxes.work_folder import SANDBOX_UID, WorkFolder, quota_available, sweep
 
 log = logging.getLogger("evoforge.sandboxes.process")
@@ -354,7 +361,8 @@ class ProcessSandbox:
 
     def _run_warm(self, job: EvaluationJob, owner: int) -> EvaluationOutcome | None:
         """The evaluation in a forked child of a warm server; None to run it cold (no
-        server could start, or two broke before the candidate ran)."""
+        server could start, two broke before the candidate ran, or the server died
+        while it ran)."""
         harness = compiled_harness(self.python) or str(HARNESS)
         if bubblewrap.root_mode() and unreadable_task_folder(job) is not None:
             return None  # the cold path says which folder and how to fix it
@@ -370,6 +378,11 @@ class ProcessSandbox:
                 if self._cancelled:  # Ctrl-C killed it: nothing to report or retry
                     return EvaluationOutcome(status="crashed", reason=INTERRUPTED)
                 log.warning("warm sandbox server broke before the candidate ran: %s", error)
+            except ServerDied as error:
+                # Not logged as a warning: a candidate can cause it, and a run's terminal
+                # is no place for what candidates choose to print.
+                log.info("%s; evaluating the candidate again cold", error)
+                return None
             finally:
                 try:  # nothing of the candidate's stays on the host between evaluations
                     server.empty_folder()
@@ -483,14 +496,9 @@ class ProcessSandbox:
         if timed_out:
             status, reason = "timeout", f"timed out after {timeout_s:g} s (wall-clock limit)"
         elif returncode is None:
-            status, reason = (
-                "crashed",
-                (
-                    "the evaluation ended without a result, and its exit status is unknown: "
-                    "its warm sandbox server stopped answering (the candidate may have "
-                    "signalled it); the slot's server was replaced"
-                ),
-            )
+            if self._cancelled:
+                return EvaluationOutcome(status="crashed", reason=INTERRUPTED)
+            raise ServerDied("the warm sandbox server stopped answering while a candidate ran")
         else:
             status, reason = exit_reason(returncode, spec["limits"], stderr, problem)
         return EvaluationOutcome(status=status, reason=reason, stdout=stdout, stderr=stderr)

@@ -66,6 +66,12 @@ class ServerBroken(Exception):
     """The server failed before the candidate ran: the evaluation may go elsewhere."""
 
 
+class ServerDied(Exception):
+    """The server died while the candidate ran, before it wrote a result: an
+    infrastructure failure until shown otherwise, so the evaluation runs again cold,
+    where no server shares the candidate's sandbox."""
+
+
 @dataclass
 class Launch:
     """What a server is started with; equal launches may share servers."""
