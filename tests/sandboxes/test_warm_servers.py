@@ -73,6 +73,12 @@ def evaluate(program_path):
         os.kill(os.getppid(), signal.SIGSTOP)
     elif role == "kill-server":
         os.kill(os.getppid(), signal.SIGKILL)
+    elif role == "swap-tmp":  # the server's /tmp left on a folder the host no longer empties
+        slot = os.path.dirname(os.path.dirname(os.path.abspath(program_path)))
+        os.rename(os.path.join(slot, "tmp"), os.path.join(slot, "kept"))
+        os.mkdir(os.path.join(slot, "tmp"))
+        with open("/tmp/left-by-swap", "w") as handle:
+            handle.write("swap")
     others = [
         p for p in os.listdir("/proc")
         if p.isdigit() and int(p) not in (1, os.getpid(), os.getppid())
@@ -80,7 +86,7 @@ def evaluate(program_path):
     return 1.0, {
         "loaded": LOADED,
         "json": json.dumps([1]),
-        "tmp": str(os.path.exists("/tmp/left-by-a")),
+        "tmp": str(os.path.exists("/tmp/left-by-a") or os.path.exists("/tmp/left-by-swap")),
         "shm": str(os.path.exists("/dev/shm/left-by-a")),
         "home": str(os.path.exists(os.path.join(os.environ["HOME"], "left-by-a"))),
         "env": os.environ.get("LEFT_BY_A", "unset"),
@@ -341,3 +347,22 @@ def test_a_server_that_dies_under_a_running_candidate_costs_it_nothing(
     assert "warm" not in outcome.sandbox  # evaluated again, cold
     again = warm_sandbox.run(job)  # and the slot has a fresh server
     assert again.status == "ok" and "warm" in again.sandbox, again.reason
+
+
+def test_a_candidate_that_swaps_the_slot_tmp_folder_retires_its_server(
+    warm_sandbox: ProcessSandbox, make_job: MakeJob
+) -> None:
+    """The server's /tmp is bound to the slot's `tmp` folder by inode: a candidate that
+    renames it and makes a new one would leave the server writing where the host never
+    empties. The host sees the swap and starts a fresh server; the next candidate finds
+    nothing the swapper wrote."""
+    job = make_job("import signal\n" + SHARED_EVALUATOR, program="ROLE = 'b'\n")
+    before = lines(warm_sandbox.run(job).feedback)["loaded"]
+    swapped = warm_sandbox.run(with_program(job, "ROLE = 'swap-tmp'\n"))
+    assert swapped.status == "ok", (swapped.reason, swapped.stderr)
+    assert lines(swapped.feedback)["tmp"] == "True"  # it did write through the old /tmp
+    after = warm_sandbox.run(job)
+    assert after.status == "ok", (after.reason, after.stderr)
+    seen = lines(after.feedback)
+    assert seen["loaded"] != before, "the server whose /tmp was swapped served again"
+    assert seen["tmp"] == "False"
