@@ -13,7 +13,15 @@ from cli_helpers import cli_json, run_cli, write_folder_task
 
 from evoforge.store.database import open_database
 from evoforge.store.repository import Repository
-from evoforge.untrusted import CUT, MAX_NESTING
+from evoforge.untrusted import (
+    CUT,
+    CUT_WIDE,
+    MAX_ARTIFACTS_TEXT,
+    MAX_ITEMS,
+    MAX_NESTING,
+    MAX_REASON,
+    MAX_TEXT,
+)
 
 FORGER = '''
 import json, os, sys
@@ -62,6 +70,14 @@ CASES = {
     "nan_score": ('PAYLOAD = {"status": "ok", "score": float("nan")}\n', "invalid"),
     "infinite_score": ('PAYLOAD = {"status": "ok", "score": float("inf")}\n', "invalid"),
     "no_score": ('PAYLOAD = {"status": "ok"}\n', "invalid"),
+    "oversized": (
+        'PAYLOAD = {"status": "ok", "score": 0.5, "feedback": "f" * 20_000_000,\n'
+        '    "reason": "r" * 1_000_000,\n'
+        '    "metrics": {f"m{i}": i for i in range(200_000)},\n'
+        '    "instance_scores": {f"i{i}": 0.5 for i in range(100_000)},\n'
+        '    "artifacts": {f"a{i}": "a" * 200_000 for i in range(50)}}\n',
+        "ok",
+    ),
     "deep_metrics": (
         _deep(900) + 'PAYLOAD = {"status": "ok", "score": 0.5, "metrics": {"deep": nested}}\n',
         "ok",
@@ -91,6 +107,18 @@ def test_a_forged_result_is_recorded_safely_and_the_run_goes_on(
         assert evaluation["score"] is None
         assert "score" in evaluation["reason"]
         assert summary["best_score"] is None or summary["best_score"] < 1e9
+    elif case == "oversized":  # kept within bounds, start and end of text kept
+        assert len(evaluation["feedback"]) <= MAX_TEXT + 100
+        assert evaluation["feedback"].startswith("fff") and evaluation["feedback"].endswith("f")
+        assert len(evaluation["reason"]) <= MAX_REASON + 100
+        assert len(evaluation["metrics"]) == MAX_ITEMS + 1  # and one marker
+        assert evaluation["metrics"][CUT_WIDE] == CUT_WIDE
+        assert len(evaluation["instance_scores"]) == MAX_ITEMS
+        artifacts = evaluation["artifacts"]
+        assert sum(len(text) for text in artifacts.values()) <= MAX_ARTIFACTS_TEXT + 100
+        assert all(len(text) <= MAX_TEXT + 100 for text in artifacts.values())
+        store = tmp_path / "store.db"
+        assert store.stat().st_size < 64 << 20  # three such results, not 3 x 30 MB
     else:
         depth, node = 0, evaluation["metrics"]["deep"]
         while isinstance(node, dict):

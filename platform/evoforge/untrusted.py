@@ -5,9 +5,11 @@ may have been written by the candidate. Three shapes have hurt the orchestrator:
 values nested hundreds of levels deep (the store's JSON cleaning then overflowed
 the recursion limit, failing the run and every `resume`), a score that is text
 (`"1e9"` was read as a number) and a score that is not finite (stored as `ok` with
-no score). Here each becomes something the rest of the platform can hold: nesting
-is cut at `MAX_NESTING` levels, and an `ok` evaluation without a real, finite
-number as its score is `invalid`, with the reason.
+no score). Size is the fourth: a 30 MB feedback or a million metrics would be stored,
+shown in the UI and sent in the next prompt. Here each becomes something the rest of
+the platform can hold: nesting is cut at `MAX_NESTING` levels and width at
+`MAX_ITEMS` entries, text is clipped (its start and end kept), and an `ok`
+evaluation without a real, finite number as its score is `invalid`, with the reason.
 """
 
 from __future__ import annotations
@@ -17,22 +19,96 @@ from typing import Any
 
 MAX_NESTING = 16
 """Levels of dicts and lists kept in metrics, artifacts and instance scores."""
+MAX_ITEMS = 20_000
+"""Dict entries and list items kept in one of those fields, counted over all levels."""
+MAX_STRING = 4_096
+"""Characters kept of a string (key or value) inside metrics and instance scores."""
+MAX_TEXT = 65_536
+"""Characters kept of the feedback and of each artifact."""
+MAX_ARTIFACTS_TEXT = 1 << 20
+"""Characters kept of all artifacts together; later ones are replaced by `CUT_WIDE`."""
+MAX_REASON = 2_000
+MAX_STREAM = 1 << 18
+"""Characters kept of stdout and stderr: the sandboxes cap them as they read them;
+this is the backstop for an outcome from anywhere else (a remote worker)."""
 
 CUT = f"[nested deeper than {MAX_NESTING} levels: cut]"
+CUT_WIDE = "[more entries than evoforge keeps: cut]"
 
 
-def bounded(value: Any, depth: int = 0) -> Any:
-    """`value` with every dict or list below `MAX_NESTING` levels replaced by `CUT`.
+def clipped(text: str, limit: int) -> str:
+    """`text` within `limit` characters (give or take the marker), start and end kept:
+    an evaluator's summary is often at the end of what it prints."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    tail = text[len(text) - (limit - head) :]
+    return f"{text[:head]}\n[... {len(text) - limit:,} characters cut ...]\n{tail}"
+
+
+def bounded(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """`value` with every dict or list below `MAX_NESTING` levels replaced by `CUT`,
+    entries past `MAX_ITEMS` (over all levels) by one `CUT_WIDE`, and strings clipped
+    to `MAX_STRING`.
 
     The recursion is itself bounded by `MAX_NESTING`, so no input can exhaust the
     stack here."""
+    if budget is None:
+        budget = [MAX_ITEMS]
+    if isinstance(value, str):
+        return clipped(value, MAX_STRING)
     if isinstance(value, (dict, list, tuple)):
         if depth >= MAX_NESTING:
             return CUT
         if isinstance(value, dict):
-            return {key: bounded(item, depth + 1) for key, item in value.items()}
-        return [bounded(item, depth + 1) for item in value]
+            kept: dict[Any, Any] = {}
+            for key, item in value.items():
+                if budget[0] <= 0:
+                    kept[CUT_WIDE] = CUT_WIDE
+                    break
+                budget[0] -= 1
+                kept[bounded(key, depth, budget)] = bounded(item, depth + 1, budget)
+            return kept
+        items: list[Any] = []
+        for item in value:
+            if budget[0] <= 0:
+                items.append(CUT_WIDE)
+                break
+            budget[0] -= 1
+            items.append(bounded(item, depth + 1, budget))
+        return items
     return value
+
+
+def _bounded_artifacts(artifacts: Any) -> Any:
+    """Artifacts are text meant for a person and the next prompt: each is clipped to
+    `MAX_TEXT`, and past `MAX_ARTIFACTS_TEXT` in all the rest are cut."""
+    if not isinstance(artifacts, dict):
+        return bounded(artifacts)
+    kept: dict[Any, Any] = {}
+    left = MAX_ARTIFACTS_TEXT
+    for number, (key, value) in enumerate(artifacts.items()):
+        if number >= MAX_ITEMS or left <= 0:
+            kept[CUT_WIDE] = CUT_WIDE
+            break
+        name = clipped(key, MAX_STRING) if isinstance(key, str) else key
+        if isinstance(value, str):
+            kept[name] = clipped(value, min(MAX_TEXT, left))
+            left -= len(kept[name])
+        else:
+            kept[name] = bounded(value)
+    return kept
+
+
+def _bounded_scores(scores: Any) -> Any:
+    """Instance scores stay a flat mapping of numbers: past `MAX_ITEMS` the rest are
+    dropped (a marker would not be a number and would make the evaluation invalid)."""
+    if not isinstance(scores, dict):
+        return bounded(scores)
+    return {
+        (clipped(key, MAX_STRING) if isinstance(key, str) else key): bounded(value)
+        for _, (key, value) in zip(range(MAX_ITEMS), scores.items(), strict=False)
+    }
 
 
 def is_number(value: Any) -> bool:
@@ -43,9 +119,20 @@ def is_number(value: Any) -> bool:
 def checked_report(data: dict[str, Any]) -> dict[str, Any]:
     """An evaluation's fields as reported, made safe to validate and store."""
     data = dict(data)
-    for key in ("metrics", "artifacts", "instance_scores"):
-        if key in data:
-            data[key] = bounded(data[key])
+    if "metrics" in data:
+        data["metrics"] = bounded(data["metrics"])
+    if "artifacts" in data:
+        data["artifacts"] = _bounded_artifacts(data["artifacts"])
+    if "instance_scores" in data:
+        data["instance_scores"] = _bounded_scores(data["instance_scores"])
+    for key, limit in (
+        ("feedback", MAX_TEXT),
+        ("reason", MAX_REASON),
+        ("stdout", MAX_STREAM),
+        ("stderr", MAX_STREAM),
+    ):
+        if isinstance(data.get(key), str):
+            data[key] = clipped(data[key], limit)
     problem = _score_problem(data.get("score"))
     scores = data.get("instance_scores")
     if problem is None and isinstance(scores, dict):
