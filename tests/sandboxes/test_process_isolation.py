@@ -241,3 +241,50 @@ def test_without_isolation_evaluations_run_and_say_what_is_missing(
     assert "no-fs-isolation" in outcome.sandbox and "no-pidns" in outcome.sandbox
     assert outcome.sandbox == sandbox.describe()
     assert feedback_lines(outcome.feedback)["pid_is_host"] == "True"
+
+
+def test_without_bubblewrap_a_run_is_refused_in_one_line_unless_weakness_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """No silent weak mode: where bubblewrap cannot isolate, `evoforge run` stores
+    nothing and says in one line how to fix it; `--weak-isolation` runs, and `show`
+    then states the weaker isolation of every evaluation."""
+    import json
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {**os.environ, "EVOFORGE_BWRAP": str(tmp_path / "no-bwrap"), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "evoforge.cli", "run", "circle_packing"]
+    command += ["--max-evaluations", "2", "--db", db]
+
+    def evoforge(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *extra], capture_output=True, text=True, env=env, timeout=300
+        )
+
+    refused = evoforge()
+    assert refused.returncode == 2, refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert "cannot isolate candidates here (bubblewrap is not installed)" in line
+    for fix in ("apt-get install bubblewrap", "--sandbox docker", "--weak-isolation"):
+        assert fix in line
+    listed = subprocess.run(
+        [sys.executable, "-m", "evoforge.cli", "runs", "--json", "--db", db],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert listed.returncode != 0 or json.loads(listed.stdout) == []  # nothing stored
+
+    accepted = evoforge("--weak-isolation", "--json")
+    assert accepted.returncode == 0, accepted.stderr
+    run_id = json.loads(accepted.stdout)["run_id"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "evoforge.cli", "show", run_id, "--json", "--db", db],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "process(weak" in shown.stdout and "bubblewrap)" not in shown.stdout
