@@ -30,7 +30,7 @@ PUBLIC_TARGETS = [{"slot": s, "target": 1.0 + s} for s in range(6)]
 
 
 def test_public_is_scored_at_the_end_beside_the_tasks_own_splits(
-    public_task: Path, db_url: str
+    public_task: Path, db_url: str, tmp_path: Path
 ) -> None:
     summary = cli_json(
         "run", str(public_task), "--public", "--max-evaluations", "6", "--seed", "1",
@@ -48,6 +48,13 @@ def test_public_is_scored_at_the_end_beside_the_tasks_own_splits(
     assert "public" in text.split("generalization", 1)[1]
     units = text.split("public protocol, in its own units:", 1)[1]
     assert f"{seed_row['candidate_id']} (seed" in units and "public_cost_usd 115" in units
+    # The exported best carries its public score beside its own splits'.
+    out = tmp_path / "export"
+    assert run_cli("export", summary["run_id"], "--db", db_url, "--out", str(out)).returncode == 0
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["generalization"]["splits"][-1] == "public"
+    exported = {c["candidate_id"]: c for c in metadata["candidates"]}
+    assert exported[best_row["candidate_id"]]["split_scores"]["public"] == best_row["public"]
 
 
 def test_public_is_scored_by_default_and_no_public_skips_it(public_task: Path, db_url: str) -> None:
