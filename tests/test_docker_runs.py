@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,19 +10,9 @@ from sqlalchemy import create_engine, text
 
 
 def docker_config(tmp_path: Path, dockerd, image: str) -> Path:  # noqa: ANN001
-    from support.dockerd import interpreter_mounts
+    from support.dockerd import run_config
 
-    config = tmp_path / "run.toml"
-    options = {
-        "base_url": dockerd.base_url,
-        "image": image,
-        "python": sys.executable,
-        "mounts": interpreter_mounts(),
-    }
-    lines = ["[sandbox_options.docker]"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
-    config.write_text("\n".join(lines) + "\n")
-    return config
+    return run_config(tmp_path, dockerd, image)
 
 
 @pytest.mark.slow

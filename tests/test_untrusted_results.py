@@ -85,24 +85,33 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("sandbox", ["process", "docker"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_forged_result_is_recorded_safely_and_the_run_goes_on(
-    case: str, tmp_path, db_url: str
+    case: str, sandbox: str, tmp_path, db_url: str, request: pytest.FixtureRequest
 ) -> None:
+    """The host reads the result file the same way for both sandboxes."""
     setup, status = CASES[case]
+    chosen = ["--sandbox", sandbox]
+    if sandbox == "docker":
+        from support.dockerd import run_config
+
+        config = run_config(tmp_path, request.getfixturevalue("dockerd"))
+        chosen += ["--config", str(config)]
     program = FORGER + setup + "forge(PAYLOAD)\n"
     folder = write_folder_task(
         tmp_path,
         case,
         {"task.toml": 'files = ["program.py"]\n', "program.py": program, "evaluate.py": EVALUATE},
     )
-    summary = cli_json("run", str(folder), "--max-evaluations", "3", "--db", db_url)
+    summary = cli_json("run", str(folder), *chosen, "--max-evaluations", "3", "--db", db_url)
     assert summary["status"] == "finished"
     assert summary["evaluations"]["total"] == 3
     repo = Repository(open_database(db_url))
     seed = repo.candidate_detail(repo.lineage(summary["run_id"])["nodes"][0]["id"])
     evaluation = seed["evaluation"]
     assert evaluation["status"] == status, evaluation["reason"]
+    assert evaluation["sandbox"].partition("(")[0] == sandbox
     if status == "invalid":
         assert evaluation["score"] is None
         assert "score" in evaluation["reason"]
@@ -127,5 +136,5 @@ def test_a_forged_result_is_recorded_safely_and_the_run_goes_on(
     # What the store holds reads back everywhere: show, export, resume.
     shown = run_cli("show", summary["run_id"], "--db", db_url)
     assert shown.returncode == 0, shown.stderr
-    resumed = run_cli("resume", summary["run_id"], "--db", db_url)
+    resumed = run_cli("resume", summary["run_id"], "--db", db_url)  # its stored sandbox
     assert resumed.returncode == 0, resumed.stderr

@@ -150,3 +150,21 @@ def interpreter_mounts() -> list[str]:
     """Host folders the test image needs to run this interpreter with its packages."""
     folders = {"/usr", sys.base_prefix, sys.prefix}
     return sorted(str(Path(f).resolve()) for f in folders if f and os.path.isdir(f))
+
+
+def run_config(folder: Path, dockerd: Dockerd, image: str = TEST_IMAGE) -> Path:
+    """A `--config` file that points `evoforge run --sandbox docker` at the private
+    daemon and the test image, this interpreter mounted read-only."""
+    import json
+
+    options = {
+        "base_url": dockerd.base_url,
+        "image": image,
+        "python": sys.executable,
+        "mounts": interpreter_mounts(),
+    }
+    config = folder / "run.toml"
+    lines = ["[sandbox_options.docker]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
+    config.write_text("\n".join(lines) + "\n")
+    return config
