@@ -101,6 +101,16 @@ class Dockerd:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+        self._unmount_leftovers()
+
+    def _unmount_leftovers(self) -> None:
+        """dockerd leaves its default network namespace mounted under its exec root;
+        unmounted here, or pytest cannot remove the folder for sessions afterwards."""
+        inside = f"{self.folder}/"
+        with open("/proc/self/mounts") as mounts:
+            points = [line.split()[1] for line in mounts if line.split()[1].startswith(inside)]
+        for point in sorted(points, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
 def tiny_root() -> bytes:
