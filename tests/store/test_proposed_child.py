@@ -77,7 +77,7 @@ def test_a_proposal_that_cannot_be_stored_takes_its_child_with_it(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the proposal's insert failed")
 
-    monkeypatch.setattr(proposals_module, "_touch_run", broken)
+    monkeypatch.setattr(proposals_module, "utcnow", broken)  # after the child is inserted
     with pytest.raises(RuntimeError):
         _child(repo, run_id, seed.id, "x = 3\n")
     assert (_rows(db, Candidate), _rows(db, Proposal)) == before

@@ -286,6 +286,30 @@ def test_a_terminated_postgresql_connection_is_retried_whole(
     assert any("connection" in line for line in _busy_lines(caplog))
 
 
+def test_a_pooled_connection_that_died_while_idle_is_replaced_without_a_ping(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server restart or an idle timeout kills the pooled connection between two
+    writes; with no pre-ping, the next write meets it dead and is retried whole."""
+    database = open_database(pg_url)
+    try:
+        repo = Repository(database)
+        run_id, view = _candidate(repo)  # the pool now holds an idle connection
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"),
+                             autocommit=True) as admin:  # fmt: skip
+            killed = admin.execute(
+                "select count(*) from (select pg_terminate_backend(pid, 5000) "
+                "from pg_stat_activity where datname = current_database() "
+                "and pid <> pg_backend_pid()) as terminated"
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        assert repo.record_evaluation(view.id, EvaluationOutcome(status="ok", score=5.0))
+        _stored_once(database, run_id, view.id, 5.0)
+    finally:
+        database.close()
+    assert any("connection" in line for line in _busy_lines(caplog))
+
+
 def test_a_run_on_postgresql_survives_its_connections_being_terminated(
     pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -128,6 +128,10 @@ class Orchestrator:
         self.screens: dict[str, Screen] = {}
         """Children whose strategy asked for a minibatch first (lost on resume: those
         children are then judged on the full training set)."""
+        self.without_artifacts: set[str] = set()
+        """Candidates this session saw evaluated with no artifacts: a prompt for their
+        children need not ask the store (a read per proposal, a fifth of the event
+        loop's time on an instant task). Candidates evaluated before a resume are read."""
         self.pacer = ProposalPacer(
             self.config.evaluation_slots,
             self.config.proposal_slots,
@@ -329,6 +333,8 @@ class Orchestrator:
 
     def _with_artifacts(self, view: CandidateView) -> CandidateView:
         """The parent as a prompt shows it: with what its evaluator attached."""
+        if view.id in self.without_artifacts:
+            return view
         artifacts = self.repo.candidate_artifacts(view.id)
         return replace(view, artifacts=artifacts) if artifacts else view
 
@@ -432,6 +438,8 @@ class Orchestrator:
 
     def _on_evaluated(self, view: CandidateView, outcome: EvaluationOutcome) -> CandidateView:
         self.repo.record_evaluation(view.id, outcome)
+        if not outcome.artifacts:
+            self.without_artifacts.add(view.id)
         ok = outcome.status == "ok" and outcome.score is not None
         evaluated = replace(
             view,

@@ -123,23 +123,18 @@ class CandidateQueries:
         score = finite(outcome.score)
         try:
             with self._db.session() as session:
-                found = session.execute(
-                    select(Candidate.run_id, Candidate.status, Candidate.kind).where(
-                        Candidate.id == candidate_id
-                    )
-                ).one_or_none()
-                if found is None:
-                    raise StoreError(f"no candidate {candidate_id!r} in this database")
-                run_id, status, kind = found
-                if status == "evaluated":
+                marked = _mark_evaluated(session, candidate_id)
+                if marked is None:
                     return False
+                run_id, kind = marked
+                seq, run_scores = _next_evaluation(session, run_id)
                 connection = session.connection()
                 connection.execute(
                     _INSERT_EVALUATION,
                     dict(
                         run_id=run_id,
                         candidate_id=candidate_id,
-                        seq=_next_seq(session, run_id, Run.evaluation_count),
+                        seq=seq,
                         status=outcome.status,
                         score=score,
                         metrics_json=json_safe(outcome.metrics),
@@ -156,11 +151,10 @@ class CandidateQueries:
                         created_at=utcnow(),
                     ),
                 )
-                connection.execute(_MARK_EVALUATED, {"candidate_id": candidate_id})
                 # A screen's score is not a result; a task's cascade stage's is (as in
                 # OpenEvolve), so a seed stopped at stage 1 still has a seed score.
                 if outcome.status == "ok" and score is not None and outcome.stage != SCREEN_STAGE:
-                    _note_valid_score(session, run_id, candidate_id, kind, score)
+                    _note_valid_score(session, run_id, candidate_id, kind, score, run_scores)
         except IntegrityError:
             if self._has_evaluation(candidate_id):
                 return False
@@ -390,9 +384,77 @@ _INSERT_EDGE = LineageEdge.__table__.insert()
 _INSERT_EVALUATION = Evaluation.__table__.insert()
 _MARK_EVALUATED = (
     Candidate.__table__.update()
-    .where(Candidate.__table__.c.id == bindparam("candidate_id"))
+    .where(
+        Candidate.__table__.c.id == bindparam("candidate_id"),
+        Candidate.__table__.c.status != "evaluated",
+    )
     .values(status="evaluated")
+    .returning(Candidate.__table__.c.run_id, Candidate.__table__.c.kind)
 )
+_BUMP_EVALUATIONS = (
+    Run.__table__.update()
+    .where(Run.__table__.c.id == bindparam("run_id"))
+    .values(
+        {
+            Run.__table__.c.evaluation_count: Run.__table__.c.evaluation_count + 1,
+            Run.__table__.c.updated_at: bindparam("now"),
+        }
+    )
+    .returning(
+        Run.__table__.c.evaluation_count,
+        Run.__table__.c.direction,
+        Run.__table__.c.best_score,
+        Run.__table__.c.seed_score,
+    )
+)
+
+RunScores = tuple[str, "float | None", "float | None"]
+"""A run's direction, best score and seed score, as an evaluation found them."""
+
+
+def _mark_evaluated(session: Session, candidate_id: str) -> tuple[str, str] | None:
+    """Mark the candidate evaluated; its run and kind, or None if it already was.
+    One statement where the database returns what it updated (a second writer waits
+    on the row and then finds it evaluated), a read and an update elsewhere."""
+    connection = session.connection()
+    if connection.dialect.update_returning:
+        marked = connection.execute(_MARK_EVALUATED, {"candidate_id": candidate_id}).first()
+        if marked is not None:
+            return marked[0], marked[1]
+    found = session.execute(
+        select(Candidate.run_id, Candidate.status, Candidate.kind).where(
+            Candidate.id == candidate_id
+        )
+    ).one_or_none()
+    if found is None:
+        raise StoreError(f"no candidate {candidate_id!r} in this database")
+    run_id, status, kind = found
+    if status == "evaluated":
+        return None
+    session.execute(
+        update(Candidate)
+        .where(Candidate.id == candidate_id)
+        .values(status="evaluated")
+        .execution_options(**NO_SYNC)
+    )
+    return run_id, kind
+
+
+def _next_evaluation(session: Session, run_id: str) -> tuple[int, RunScores]:
+    """The run's next evaluation number, and the scores a new one is compared with."""
+    connection = session.connection()
+    if connection.dialect.update_returning:
+        found = connection.execute(
+            _BUMP_EVALUATIONS, {"run_id": run_id, "now": utcnow()}
+        ).one_or_none()
+        if found is None:
+            raise StoreError(f"no run {run_id!r} in this database")
+        return int(found[0]), (found[1], found[2], found[3])
+    seq = _next_seq(session, run_id, Run.evaluation_count)
+    direction, best, seed_score = session.execute(
+        select(Run.direction, Run.best_score, Run.seed_score).where(Run.id == run_id)
+    ).one()
+    return seq, (direction, best, seed_score)
 
 
 def _bump(counter: Any, returning: bool) -> Any:
@@ -430,11 +492,14 @@ def _next_seq(session: Session, run_id: str, counter: Any) -> int:
 
 
 def _note_valid_score(
-    session: Session, run_id: str, candidate_id: str, kind: str, score: float
+    session: Session,
+    run_id: str,
+    candidate_id: str,
+    kind: str,
+    score: float,
+    run_scores: RunScores,
 ) -> None:
-    direction, best, seed_score = session.execute(
-        select(Run.direction, Run.best_score, Run.seed_score).where(Run.id == run_id)
-    ).one()
+    direction, best, seed_score = run_scores
     changes: dict[Any, Any] = {}
     if best is None or (score > best if direction == "maximize" else score < best):
         changes.update({Run.best_score: score, Run.best_candidate_id: candidate_id})

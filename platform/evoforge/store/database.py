@@ -266,7 +266,10 @@ def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _engine_options(url: URL) -> dict[str, Any]:
-    """Pre-ping so a long run survives a server restart or an idle-connection timeout.
+    """No pre-ping: it costs a round trip per transaction (two per candidate), and a
+    connection found dead (a server restart, an idle-connection timeout) fails its
+    first statement with a disconnect, which invalidates the pool and is retried
+    whole as any transient store error is (`evoforge.store.retry`).
 
     PostgreSQL transactions are pinned to READ COMMITTED whatever the server's
     default: concurrent writers (an orchestrator and its workers) take turns on the
@@ -277,8 +280,8 @@ def _engine_options(url: URL) -> dict[str, Any]:
     if backend == "sqlite":
         return {}
     if backend == "postgresql":
-        return {"pool_pre_ping": True, "isolation_level": "READ COMMITTED"}
-    return {"pool_pre_ping": True}
+        return {"isolation_level": "READ COMMITTED"}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -56,6 +56,7 @@ class ProposalQueries:
         reason: str,
         calls: Iterable[ProposerCallRecord],
         leniency: str = "",
+        touch_run: bool = True,
     ) -> int:
         """Store one proposal and the model calls it made; returns the proposal's id.
 
@@ -71,7 +72,7 @@ class ProposalQueries:
                 f"proposal status {status!r} is not one of {', '.join(PROPOSAL_STATUSES)}"
             )
         now = utcnow()
-        # Core inserts, not ORM objects: this runs once per proposal in the event loop.
+        # Core inserts, not ORM objects: this runs once per proposal.
         rows = [
             {
                 "run_id": run_id,
@@ -105,7 +106,8 @@ class ProposalQueries:
             "created_at": now,
         }
         with self._db.session() as session:
-            _touch_run(session, run_id)
+            if touch_run:  # False: the caller's transaction already bumped the run
+                _touch_run(session, run_id)
             connection = session.connection()
             proposal_id = int(
                 connection.execute(_INSERT_PROPOSAL, proposal).inserted_primary_key[0]
@@ -150,6 +152,7 @@ class ProposalQueries:
                     candidate_id=view.id if view is not None else None,
                     status="accepted" if view is not None else "duplicate",
                     reason="" if view is not None else DUPLICATE_REASON,
+                    touch_run=view is None,  # storing the child bumped the run
                     **proposal,
                 )
             return view
