@@ -7,19 +7,14 @@ from pathlib import Path
 import pytest
 from cli_helpers import cli_json, run_cli
 from sqlalchemy import create_engine, text
-
-
-def docker_config(tmp_path: Path, dockerd, image: str) -> Path:  # noqa: ANN001
-    from support.dockerd import run_config
-
-    return run_config(tmp_path, dockerd, image)
+from support.dockerd import run_config
 
 
 @pytest.mark.slow
 def test_circle_packing_evolves_in_containers(tmp_path: Path, dockerd) -> None:  # noqa: ANN001
     from support.dockerd import TEST_IMAGE
 
-    config = docker_config(tmp_path, dockerd, TEST_IMAGE)
+    config = run_config(tmp_path, dockerd, TEST_IMAGE)
     db = f"sqlite:///{tmp_path / 'store.db'}"
     summary = cli_json(
         "run", "circle_packing", "--sandbox", "docker", "--config", str(config),
@@ -37,7 +32,7 @@ def test_circle_packing_evolves_in_containers(tmp_path: Path, dockerd) -> None: 
 
 
 def test_missing_image_refuses_the_run_before_it_starts(tmp_path: Path, dockerd) -> None:  # noqa: ANN001
-    config = docker_config(tmp_path, dockerd, "evoforge-sandbox:cpu")
+    config = run_config(tmp_path, dockerd, "evoforge-sandbox:cpu")
     db = tmp_path / "store.db"
     result = run_cli(
         "run", "circle_packing", "--sandbox", "docker", "--config", str(config),
