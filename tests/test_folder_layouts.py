@@ -553,10 +553,9 @@ def test_folder_matching_no_layout_lists_every_layout_and_its_files(
 @pytest.mark.slow
 def test_both_layouts_run_in_the_docker_sandbox(tmp_path: Path, dockerd) -> None:  # noqa: ANN001
     """There the folders are mounted elsewhere: the evaluator and its modules are found."""
-    from support.dockerd import TEST_IMAGE
-    from test_docker_runs import docker_config
+    from support.dockerd import run_config
 
-    config = docker_config(tmp_path, dockerd, TEST_IMAGE)
+    config = run_config(tmp_path, dockerd)
     db = f"sqlite:///{tmp_path / 'store.db'}"
     for folder, seed_score in (
         (write_skydiscover(tmp_path), 1000 / 130),
