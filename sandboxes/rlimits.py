@@ -5,6 +5,8 @@ Imported by the harness in every sandbox process: standard library only, no `typ
 
 from __future__ import annotations
 
+import resource
+
 TYPE_CHECKING = False  # `typing` costs every evaluation milliseconds to import
 if TYPE_CHECKING:
     from typing import Any
@@ -12,7 +14,6 @@ if TYPE_CHECKING:
 
 def apply_limits(limits: dict[str, Any]) -> None:
     """Set the rlimits named in the spec; each stays at or under the inherited hard limit."""
-    import resource
 
     def cap(which: int, soft: int, hard: int | None = None) -> None:
         hard = soft if hard is None else hard
