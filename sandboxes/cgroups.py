@@ -135,19 +135,20 @@ class Cgroup:
     def pids(self) -> list[int]:
         return _read_pids(self.path / "cgroup.procs")
 
-    def kill_all(self, grace_s: float = 2.0) -> None:
+    def kill_all(self, grace_s: float = 2.0, spare: int | None = None) -> None:
         """SIGKILL every task in the cgroup until it is empty (or `grace_s` passes).
 
         A task with a pending SIGKILL cannot fork, so a fork bomb dies within a round or
-        two; the remaining rounds only wait for killed tasks to finish exiting.
+        two; the remaining rounds only wait for killed tasks to finish exiting. `spare`
+        is a warm server that lives in its slot's cgroup: it alone is left.
         """
         kill_file = self.path / "cgroup.kill"  # cgroup v2, Linux 5.14+: atomic
-        if kill_file.exists():
+        if spare is None and kill_file.exists():
             with contextlib.suppress(OSError):
                 kill_file.write_text("1")
         deadline = time.monotonic() + grace_s
         pause = 0.0005
-        while pids := self.pids():
+        while pids := [pid for pid in self.pids() if pid != spare]:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)

@@ -430,7 +430,11 @@ class ProcessSandbox:
                     os.close(fd)
             child_pidfd = supervision.open_pidfd(child)
             cgroups = [c for c in (pids, memory) if c is not None]
-            if not all(cgroup.add(child) for cgroup in cgroups):
+            joining = [
+                c for c, inherited in zip((pids, memory), server.inherited, strict=True)
+                if c is not None and not inherited
+            ]  # fmt: skip
+            if not all(cgroup.add(child) for cgroup in joining):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGKILL)
                 server.exit_code(warm.ANSWER_TIMEOUT_S)
@@ -486,7 +490,7 @@ class ProcessSandbox:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(child, signal.SIGKILL)
         for cgroup in cgroups:
-            cgroup.kill_all()
+            cgroup.kill_all(spare=server.host_pid)
         returncode = server.exit_code(warm.ANSWER_TIMEOUT_S)
         supervision.drain(streams)
         stdout, stderr = (stream.text() for stream in streams.values())

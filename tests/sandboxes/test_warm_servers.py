@@ -369,3 +369,47 @@ def test_a_candidate_that_swaps_the_slot_tmp_folder_retires_its_server(
     seen = lines(after.feedback)
     assert seen["loaded"] != before, "the server whose /tmp was swapped served again"
     assert seen["tmp"] == "False"
+
+
+COUNT_FORKS = """
+import os, time
+
+
+def evaluate(program_path):
+    made = 0
+    while made < 64:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        made += 1
+    return float(made)
+"""
+
+
+def test_the_process_limit_is_the_candidates_own_and_its_leftovers_die_but_not_the_server(
+    warm_sandbox: ProcessSandbox, make_job: MakeJob
+) -> None:
+    """The server sits in its slot's pids cgroup so each child starts there: the
+    candidate still gets all `max_processes` (the server is not counted against it),
+    the processes it leaves are killed, and the server serves the next candidate."""
+    from evoforge.sandboxes.cgroups import pids_cgroup_base
+
+    if pids_cgroup_base() is None:
+        pytest.skip("needs a writable pids cgroup")
+    job = make_job(COUNT_FORKS, resources={"timeout_s": 20, "max_processes": 6})
+    servers = []
+    for _ in range(2):
+        outcome = warm_sandbox.run(job)
+        assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+        assert "warm" in outcome.sandbox
+        assert outcome.score == 5.0  # the candidate itself and 5 children: 6 processes
+        [server] = [s for servers in warm_sandbox._servers._idle.values() for s in servers]
+        servers.append((server, server.host_pid))
+        pids, _ = server._cgroups
+        assert pids.pids() == [server.host_pid], "a candidate's process outlived it"
+    assert servers[0] == servers[1], "the server did not survive the cleanup"
+    assert servers[0][0].inherited[0], "the server did not join its slot's pids cgroup"
