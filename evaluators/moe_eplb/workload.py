@@ -14,9 +14,10 @@ deterministically from `numpy.random.default_rng(spec["seed"])`, never global st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 NUM_LOGICAL = 256  # logical experts per MoE layer
 NUM_PHYSICAL = 288  # physical expert slots per layer (9 per GPU)
@@ -61,6 +62,10 @@ def params(spec: dict[str, Any]) -> dict[str, Any]:
 
 def make_instance(spec: dict[str, Any]) -> Instance:
     """Build the load windows of one spec; identical specs give identical arrays."""
+    # Here, not at the top: listing the tasks reads SPLITS, and the orchestrator of
+    # every run (of any task) would otherwise import numpy, about 15 MB and 0.1 s.
+    import numpy as np
+
     p = params(spec)
     rng = np.random.default_rng(int(spec["seed"]))
     layers, windows = int(p["layers"]), int(p["windows"])
