@@ -149,7 +149,7 @@ class WarmServer:
         self.inherited: tuple[bool, ...] = (False, False)
         """Per slot cgroup: whether the server is in it, so its children start there."""
         self._server_tasks = 0
-        self._max_processes = 0
+        self._max_processes = -1  # no pids.max written yet
         self._init_pid: int | None = None
         self.broken = False
         self.dirty = False
@@ -252,7 +252,6 @@ class WarmServer:
 
         if self._cgroups is None:
             self._cgroups = (PidsCgroup.create(max_processes), MemoryCgroup.create(memory_mb))
-            self._max_processes = -1
             self.inherited = tuple(
                 cgroup is not None and self.host_pid is not None and cgroup.add(self.host_pid)
                 for cgroup in self._cgroups

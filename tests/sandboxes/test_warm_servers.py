@@ -407,7 +407,9 @@ def test_the_process_limit_is_the_candidates_own_and_its_leftovers_die_but_not_t
         assert outcome.status == "ok", (outcome.reason, outcome.stderr)
         assert "warm" in outcome.sandbox
         assert outcome.score == 5.0  # the candidate itself and 5 children: 6 processes
-        [server] = [s for servers in warm_sandbox._servers._idle.values() for s in servers]
+        idle = [s for servers in warm_sandbox._servers._idle.values() for s in servers]
+        assert len(idle) == 1, "the server did not survive the cleanup"
+        server = idle[0]
         servers.append((server, server.host_pid))
         pids, _ = server._cgroups
         assert pids.pids() == [server.host_pid], "a candidate's process outlived it"
