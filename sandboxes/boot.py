@@ -100,6 +100,15 @@ def compiled_harness(python: str) -> str | None:
     interpreter running evoforge, whose bytecode format is known to match. The file
     lives in a private folder of this process, so no other user can swap it.
     """
+    if python in _compiled:  # asked once per evaluation: answered without a syscall
+        return _compiled[python]
+    with _lock:
+        if python not in _compiled:
+            _compiled[python] = _compile_harness(python)
+        return _compiled[python]
+
+
+def _compile_harness(python: str) -> str | None:
     import atexit
     import py_compile
     import shutil
@@ -109,16 +118,13 @@ def compiled_harness(python: str) -> str | None:
 
     if Path(python).resolve() != Path(sys.executable).resolve():
         return None
-    with _lock:
-        if python not in _compiled:
-            folder = tempfile.mkdtemp(prefix="evoforge-harness-")
-            os.chmod(folder, 0o755)  # the sandbox's user runs it; only we may write here
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            target = str(Path(folder) / "harness.pyc")
-            source = str(Path(__file__).with_name("harness.py"))
-            try:
-                py_compile.compile(source, cfile=target, doraise=True)
-                _compiled[python] = target
-            except (OSError, py_compile.PyCompileError):
-                _compiled[python] = None
-        return _compiled[python]
+    folder = tempfile.mkdtemp(prefix="evoforge-harness-")
+    os.chmod(folder, 0o755)  # the sandbox's user runs it; only we may write here
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = str(Path(folder) / "harness.pyc")
+    source = str(Path(__file__).with_name("harness.py"))
+    try:
+        py_compile.compile(source, cfile=target, doraise=True)
+    except (OSError, py_compile.PyCompileError):
+        return None
+    return target

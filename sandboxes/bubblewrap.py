@@ -53,7 +53,18 @@ def bwrap_path() -> str | None:
     chosen = os.environ.get("EVOFORGE_BWRAP")
     if chosen:
         return chosen if os.access(chosen, os.X_OK) else None
-    return shutil.which("bwrap")
+    path = os.environ.get("PATH")
+    found = _found_on_path.get(path)
+    # Asked once per evaluation: the PATH search (a stat per folder) is remembered per
+    # PATH, and only the one file found is checked again.
+    if found is None or not os.access(found, os.X_OK):
+        found = shutil.which("bwrap", path=path)
+        if found is not None:
+            _found_on_path[path] = found
+    return found
+
+
+_found_on_path: dict[str | None, str] = {}
 
 
 def root_mode() -> bool:
