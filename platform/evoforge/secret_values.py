@@ -134,7 +134,7 @@ def env_files(cwd: Path | None = None, home: Path | None = None) -> list[Path]:
     every folder above it, in HOME, and any remembered one (existing or not)."""
     if cwd is None:
         try:
-            cwd = Path.cwd()
+            cwd = Path(os.getcwd())
         except OSError:  # the working folder was removed
             cwd = None
     if home is None:
@@ -142,12 +142,20 @@ def env_files(cwd: Path | None = None, home: Path | None = None) -> list[Path]:
             home = Path.home()
         except RuntimeError:
             home = None
+    with _lock:
+        extra = tuple(sorted(_remembered_files))
+    return list(_env_file_paths(cwd, home, extra))
+
+
+@lru_cache(maxsize=16)
+def _env_file_paths(
+    cwd: Path | None, home: Path | None, extra: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    """Cached by its inputs: asked for every outcome, with the same folders each time."""
     folders = [cwd, *cwd.parents] if cwd is not None else []
     if home is not None:
         folders.append(home)
-    with _lock:
-        extra = sorted(_remembered_files)
-    return list(dict.fromkeys([*(folder / ENV_FILE for folder in folders), *extra]))
+    return tuple(dict.fromkeys([*(folder / ENV_FILE for folder in folders), *extra]))
 
 
 def known_secrets(
@@ -155,17 +163,31 @@ def known_secrets(
 ) -> frozenset[str]:
     """Every secret value this process knows now, long enough to scrub safely."""
     environ = os.environ if environ is None else environ
-    parts = [_environ_secrets(tuple(environ.items()))]
+    parts = [_environ_secrets(_environ_key(environ))]
     parts += [_file_secrets(path) for path in (env_files() if files is None else files)]
     with _lock:
         parts.append(frozenset(_remembered))
     return _worth_scrubbing(frozenset().union(*parts))
 
 
+def _environ_key(environ: Mapping[str, str]) -> tuple[tuple[Any, Any], ...]:
+    """The environment's contents as a cache key. For `os.environ`, its encoded
+    mapping: reading it through the `Mapping` interface decodes every name and value,
+    and this is asked for every outcome."""
+    data = getattr(environ, "_data", None) if environ is os.environ else None
+    if isinstance(data, dict):
+        return tuple(data.items())
+    return tuple(environ.items())
+
+
 @lru_cache(maxsize=16)
-def _environ_secrets(items: tuple[tuple[str, str], ...]) -> frozenset[str]:
+def _environ_secrets(items: tuple[tuple[Any, Any], ...]) -> frozenset[str]:
     """Cached by the environment's contents: checked on every outcome, rarely changed."""
-    return frozenset(secrets_in(dict(items)))
+    return frozenset(secrets_in({_text(name): _text(value) for name, value in items}))
+
+
+def _text(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 @lru_cache(maxsize=16)
