@@ -6,6 +6,7 @@ the default store is a SQLite file, and PostgreSQL has neither files nor pragmas
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -89,6 +90,52 @@ def test_the_session_commits_or_rolls_back_as_a_whole(db: Database, task: Task) 
         raise RuntimeError("boom")
 
     assert repo.get_run(run_id).stop_reason == ""
+
+
+def _stop_reason_by_core(db: Database, run_id: str, reason: str) -> None:
+    with db.connection() as connection:
+        runs = Run.__table__
+        connection.execute(runs.update().where(runs.c.id == run_id).values(stop_reason=reason))
+
+
+@pytest.mark.parametrize("outer_fails", [False, True])
+def test_a_session_inside_a_connection_block_is_part_of_its_transaction(
+    db: Database, task: Task, outer_fails: bool
+) -> None:
+    repo = Repository(db)
+    run_id = repo.create_run(task, {})
+
+    with contextlib.suppress(RuntimeError), db.connection() as connection:
+        with db.session() as session:  # an ORM change, flushed into the outer transaction
+            session.get(Run, run_id).status = "stopped"  # type: ignore[union-attr]
+        runs = Run.__table__
+        connection.execute(runs.update().where(runs.c.id == run_id).values(stop_reason="core"))
+        if outer_fails:
+            raise RuntimeError("boom")
+
+    run = repo.get_run(run_id)
+    if outer_fails:  # nothing of either: the inner session did not commit on its own
+        assert (run.status, run.stop_reason) == ("running", "")
+    else:
+        assert (run.status, run.stop_reason) == ("stopped", "core")
+
+
+def test_a_connection_inside_a_session_block_commits_and_rolls_back_with_it(
+    db: Database, task: Task
+) -> None:
+    repo = Repository(db)
+    run_id = repo.create_run(task, {})
+
+    with pytest.raises(RuntimeError), db.session():
+        _stop_reason_by_core(db, run_id, "rolled back")
+        raise RuntimeError("boom")
+    assert repo.get_run(run_id).stop_reason == ""
+
+    with db.session() as session:
+        _stop_reason_by_core(db, run_id, "kept")
+        session.get(Run, run_id).status = "stopped"  # type: ignore[union-attr]
+    run = repo.get_run(run_id)
+    assert (run.status, run.stop_reason) == ("stopped", "kept")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,18 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,10 +81,9 @@ class CandidateQueries:
             return None
         candidate_id = new_candidate_id()
         try:
-            with self._db.session() as session:
-                seq = _next_seq(session, run_id, Run.candidate_count)
+            with self._db.connection() as connection:
+                seq = _next_seq(connection, run_id, Run.candidate_count)
                 # Core inserts, not ORM objects: this runs once per proposal.
-                connection = session.connection()
                 connection.execute(
                     _INSERT_CANDIDATE,
                     dict(
@@ -122,13 +132,12 @@ class CandidateQueries:
         """
         score = finite(outcome.score)
         try:
-            with self._db.session() as session:
-                marked = _mark_evaluated(session, candidate_id)
+            with self._db.connection() as connection:
+                marked = _mark_evaluated(connection, candidate_id)
                 if marked is None:
                     return False
                 run_id, kind = marked
-                seq, run_scores = _next_evaluation(session, run_id)
-                connection = session.connection()
+                seq, run_scores = _next_evaluation(connection, run_id)
                 connection.execute(
                     _INSERT_EVALUATION,
                     dict(
@@ -154,7 +163,7 @@ class CandidateQueries:
                 # A screen's score is not a result; a task's cascade stage's is (as in
                 # OpenEvolve), so a seed stopped at stage 1 still has a seed score.
                 if outcome.status == "ok" and score is not None and outcome.stage != SCREEN_STAGE:
-                    _note_valid_score(session, run_id, candidate_id, kind, score, run_scores)
+                    _note_valid_score(connection, run_id, candidate_id, kind, score, run_scores)
         except IntegrityError:
             if self._has_evaluation(candidate_id):
                 return False
@@ -166,10 +175,8 @@ class CandidateQueries:
     def has_hash(self, run_id: str, content_hash: str) -> bool:
         # A Core statement built once: asked before every new candidate, where the ORM
         # select cost about a sixth of the event loop's time on an instant task.
-        with self._db.session() as session:
-            found = session.connection().execute(
-                _HAS_HASH, {"run_id": run_id, "content_hash": content_hash}
-            )
+        with self._db.connection() as connection:
+            found = connection.execute(_HAS_HASH, {"run_id": run_id, "content_hash": content_hash})
             return found.first() is not None
 
     def count_candidates(self, run_id: str) -> int:
@@ -420,16 +427,15 @@ RunScores = tuple[str, "float | None", "float | None"]
 """A run's direction, best score and seed score, as an evaluation found them."""
 
 
-def _mark_evaluated(session: Session, candidate_id: str) -> tuple[str, str] | None:
+def _mark_evaluated(connection: Connection, candidate_id: str) -> tuple[str, str] | None:
     """Mark the candidate evaluated; its run and kind, or None if it already was.
     One statement where the database returns what it updated (a second writer waits
     on the row and then finds it evaluated), a read and an update elsewhere."""
-    connection = session.connection()
     if connection.dialect.update_returning:
         marked = connection.execute(_MARK_EVALUATED, {"candidate_id": candidate_id}).first()
         if marked is not None:
             return marked[0], marked[1]
-    found = session.execute(
+    found = connection.execute(
         select(Candidate.run_id, Candidate.status, Candidate.kind).where(
             Candidate.id == candidate_id
         )
@@ -439,18 +445,16 @@ def _mark_evaluated(session: Session, candidate_id: str) -> tuple[str, str] | No
     run_id, status, kind = found
     if status == "evaluated":
         return None
-    session.execute(
-        update(Candidate)
-        .where(Candidate.id == candidate_id)
+    connection.execute(
+        update(Candidate.__table__)
+        .where(Candidate.__table__.c.id == candidate_id)
         .values(status="evaluated")
-        .execution_options(**NO_SYNC)
     )
     return run_id, kind
 
 
-def _next_evaluation(session: Session, run_id: str) -> tuple[int, RunScores]:
+def _next_evaluation(connection: Connection, run_id: str) -> tuple[int, RunScores]:
     """The run's next evaluation number, and the scores a new one is compared with."""
-    connection = session.connection()
     if connection.dialect.update_returning:
         found = connection.execute(
             _BUMP_EVALUATIONS, {"run_id": run_id, "now": utcnow()}
@@ -458,8 +462,8 @@ def _next_evaluation(session: Session, run_id: str) -> tuple[int, RunScores]:
         if found is None:
             raise StoreError(f"no run {run_id!r} in this database")
         return int(found[0]), (found[1], found[2], found[3])
-    seq = _next_seq(session, run_id, Run.evaluation_count)
-    direction, best, seed_score = session.execute(
+    seq = _next_seq(connection, run_id, Run.evaluation_count)
+    direction, best, seed_score = connection.execute(
         select(Run.direction, Run.best_score, Run.seed_score).where(Run.id == run_id)
     ).one()
     return seq, (direction, best, seed_score)
@@ -479,11 +483,10 @@ def _bump(counter: Any, returning: bool) -> Any:
 _BUMPS: dict[tuple[str, bool], Any] = {}
 
 
-def _next_seq(session: Session, run_id: str, counter: Any) -> int:
+def _next_seq(connection: Connection, run_id: str, counter: Any) -> int:
     """Bump a run's counter and return the new value; the row lock makes it atomic.
     One statement where the database can return what it updated (SQLite 3.35+,
     PostgreSQL), an update and a read elsewhere."""
-    connection = session.connection()
     returning = bool(connection.dialect.update_returning)
     key = (counter.key, returning)
     if key not in _BUMPS:
@@ -496,11 +499,11 @@ def _next_seq(session: Session, run_id: str, counter: Any) -> int:
         return int(value)
     if result.rowcount != 1:
         raise StoreError(f"no run {run_id!r} in this database")
-    return int(session.scalar(select(counter).where(Run.id == run_id)))
+    return int(connection.scalar(select(counter).where(Run.id == run_id)))
 
 
 def _note_valid_score(
-    session: Session,
+    connection: Connection,
     run_id: str,
     candidate_id: str,
     kind: str,
@@ -508,15 +511,14 @@ def _note_valid_score(
     run_scores: RunScores,
 ) -> None:
     direction, best, seed_score = run_scores
-    changes: dict[Any, Any] = {}
+    runs = Run.__table__
+    changes: dict[str, Any] = {}
     if best is None or (score > best if direction == "maximize" else score < best):
-        changes.update({Run.best_score: score, Run.best_candidate_id: candidate_id})
+        changes.update({"best_score": score, "best_candidate_id": candidate_id})
     if kind == "seed" and seed_score is None:
-        changes[Run.seed_score] = score
+        changes["seed_score"] = score
     if changes:
-        session.execute(
-            update(Run).where(Run.id == run_id).values(changes).execution_options(**NO_SYNC)
-        )
+        connection.execute(update(runs).where(runs.c.id == run_id).values(changes))
 
 
 def _edges(

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,8 +47,11 @@ READ_ONLY_PATIENCE_S = 30.0
 """How long a reader (the UI) waits for a busy store: a page should fail, not hang."""
 T = TypeVar("T")
 
-_open: ContextVar[tuple[Database, Session] | None] = ContextVar("evoforge_session", default=None)
-"""The transaction this thread or task has open, which nested `session()` blocks join."""
+_open: ContextVar[tuple[Database, Session | Connection] | None] = ContextVar(
+    "evoforge_session", default=None
+)
+"""The transaction this thread or task has open, which nested `session()` and
+`connection()` blocks join."""
 
 _URL_HINT = "pass a SQLAlchemy URL with --db, e.g. sqlite:///runs/evoforge.db"
 
@@ -82,17 +85,51 @@ class Database:
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        Inside another `session()` of this database (same thread or task) the block
-        joins that transaction instead of opening one: a method made of other methods
-        (a proposal and the child it made) then commits once, all or nothing."""
+        Inside another `session()` or `connection()` of this database (same thread or
+        task) the block joins that transaction instead of opening one: a method made of
+        other methods (a proposal and the child it made) then commits once, all or
+        nothing."""
         joined = _open.get()
         if joined is not None and joined[0] is self:
-            yield joined[1]
+            held = joined[1]
+            if isinstance(held, Session):
+                yield held
+                return
+            # Inside a `connection()` block: a session on that connection's transaction,
+            # flushed into it; the outer block commits.
+            with self._sessions(bind=held) as joining:
+                token = _open.set((self, joining))
+                try:
+                    yield joining
+                    joining.flush()
+                finally:
+                    _open.reset(token)
             return
         with self._sessions() as session, session.begin():
             token = _open.set((self, session))
             try:
                 yield session
+            finally:
+                _open.reset(token)
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One transaction on a Core connection, as `session()` but without the ORM.
+
+        For the writes made once per candidate (storing the child and its proposal,
+        recording its evaluation): they are Core statements, and an ORM session's
+        bookkeeping around them (its transaction states, the flush at commit, the
+        identity map) cost about as much as two of the statements. Joins an open
+        `session()` or `connection()` of this database as `session()` does."""
+        joined = _open.get()
+        if joined is not None and joined[0] is self:
+            held = joined[1]
+            yield held.connection() if isinstance(held, Session) else held
+            return
+        with self.engine.begin() as connection:
+            token = _open.set((self, connection))
+            try:
+                yield connection
             finally:
                 _open.reset(token)
 

@@ -22,6 +22,7 @@ from evoforge.store.rows import iso
 from evoforge.store.runs import failure_reason
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
     from evoforge.store.database import Database
@@ -105,10 +106,9 @@ class ProposalQueries:
             "tokens_out": sum(row["tokens_out"] for row in rows),
             "created_at": now,
         }
-        with self._db.session() as session:
+        with self._db.connection() as connection:
             if touch_run:  # False: the caller's transaction already bumped the run
-                _touch_run(session, run_id)
-            connection = session.connection()
+                _touch_run(connection, run_id)
             proposal_id = int(
                 connection.execute(_INSERT_PROPOSAL, proposal).inserted_primary_key[0]
             )
@@ -143,7 +143,7 @@ class ProposalQueries:
             "leniency": leniency,
         }
         try:
-            with self._db.session():  # type: ignore[attr-defined]
+            with self._db.connection():  # type: ignore[attr-defined]
                 view = self.add_candidate(  # type: ignore[attr-defined]
                     run_id, files, parent_id=parent_id, **candidate
                 )
@@ -298,8 +298,8 @@ _TOUCH_RUN = (
 )
 
 
-def _touch_run(session: Session, run_id: str) -> None:
+def _touch_run(connection: Connection, run_id: str) -> None:
     """Mark the run as active now; refuses an unknown run before anything is written."""
-    result = session.connection().execute(_TOUCH_RUN, {"run_id": run_id, "now": utcnow()})
+    result = connection.execute(_TOUCH_RUN, {"run_id": run_id, "now": utcnow()})
     if result.rowcount != 1:
         raise StoreError(f"no run {run_id!r} in this database")
