@@ -144,7 +144,8 @@ class WarmServer:
         self.imported: list[str] = []
         self._buffer = b""
         self._shared: dict[str, int] = {}
-        self._mount_points: set[Path] = set()
+        self._mount_points: frozenset[str] = frozenset()
+        self._mount_parents: frozenset[str] = frozenset()
         self._cgroups: tuple[Any, Any] | None = None
         self.inherited: tuple[bool, ...] = (False, False)
         """Per slot cgroup: whether the server is in it, so its children start there."""
@@ -166,13 +167,17 @@ class WarmServer:
     def _start(self, owner: int) -> None:
         from evoforge.sandboxes.minimal_root import View, arguments, read_only_folders
 
-        self._mount_points = set()
+        mount_points: set[Path] = set()
         for mounted in [str(self.path), *read_only_folders(self.launch.read_only)]:
             for inside, name in (("/tmp", "tmp"), ("/dev/shm", "shm")):
                 if mounted.startswith(inside + "/"):
                     relative = Path(mounted[len(inside) + 1 :])
                     for depth in range(1, len(relative.parts) + 1):
-                        self._mount_points.add(self.path / name / Path(*relative.parts[:depth]))
+                        mount_points.add(self.path / name / Path(*relative.parts[:depth]))
+        # As strings, with the ones that hold deeper mount points apart: the folder is
+        # emptied after every evaluation, so this is its hot path.
+        self._mount_points = frozenset(map(str, mount_points))
+        self._mount_parents = frozenset(str(point.parent) for point in mount_points)
         for name in SHARED_FOLDERS:
             shared = self.path / name
             shared.mkdir(mode=0o1777)
@@ -296,9 +301,9 @@ class WarmServer:
             return
         for entry in os.scandir(self.path):
             if entry.name in SHARED_FOLDERS and entry.is_dir(follow_symlinks=False):
-                _empty(Path(entry.path), self._mount_points)
+                _empty(entry.path, self._mount_points, self._mount_parents)
             else:
-                _remove(Path(entry.path))
+                _remove(entry)
         self.dirty = False
 
     def fork(self, message: dict[str, Any], fds: tuple[int, int, int]) -> int:
@@ -492,25 +497,22 @@ def _close_quietly(server: WarmServer) -> None:
         log.warning("could not stop a warm sandbox server: %s", error)
 
 
-def _empty(folder: Path, keep: set[Path]) -> None:
+def _empty(folder: str, keep: frozenset[str], parents: frozenset[str]) -> None:
     for inner in os.scandir(folder):
-        path = Path(inner.path)
-        if path in keep:
-            if inner.is_dir(follow_symlinks=False) and not any(
-                k != path and k.is_relative_to(path) for k in keep
-            ):
+        if inner.path in keep:
+            if inner.path not in parents and inner.is_dir(follow_symlinks=False):
                 continue  # the mount point itself: on the host an empty folder
-            _empty(path, keep)
+            _empty(inner.path, keep, parents)
         else:
-            _remove(path)
+            _remove(inner)
 
 
-def _remove(path: Path) -> None:
+def _remove(entry: os.DirEntry[str]) -> None:
     try:
-        if path.is_dir() and not path.is_symlink():
-            remove_tree(path)
+        if entry.is_dir(follow_symlinks=False):
+            remove_tree(Path(entry.path))
         else:
-            path.unlink()
+            os.unlink(entry.path)
     except FileNotFoundError:
         pass
 
