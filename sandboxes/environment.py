@@ -14,6 +14,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from evoforge.task import Resources
 
@@ -50,8 +51,10 @@ THREAD_VARIABLES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name suggests it holds a credential."""
+    """Whether an environment variable's name suggests it holds a credential (cached:
+    the same few dozen names are checked for every evaluation and every outcome)."""
     return SECRET_NAME.search(name) is not None
 
 
@@ -64,9 +67,11 @@ def child_environment(
 ) -> dict[str, str]:
     """Build the candidate's environment from the whitelist, the task's env and the limits."""
     parent = os.environ if parent is None else parent
+    # Names first, values only of the names kept: built for every evaluation, and
+    # reading `os.environ`'s items decodes every value of the orchestrator's environment.
     env = {
-        name: value
-        for name, value in parent.items()
+        name: parent[name]
+        for name in parent
         if name in PASSED_THROUGH or name.startswith(PASSED_THROUGH_PREFIXES)
     }
     env.setdefault("PATH", os.defpath)

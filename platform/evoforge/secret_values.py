@@ -66,9 +66,6 @@ MAX_ENV_FILE_BYTES = 1 << 20
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 """A URL inside a longer value (`DATABASE_URL=...`, a connection string in a list)."""
 
-_secret_name = lru_cache(maxsize=4096)(is_secret_name)
-"""`is_secret_name`, cached: the same few dozen names are checked for every outcome."""
-
 _remembered: set[str] = set()
 _remembered_files: set[Path] = set()
 _lock = threading.Lock()
@@ -109,7 +106,7 @@ def url_secrets(text: str) -> list[str]:
         except ValueError:  # a malformed port or netloc: nothing to read
             continue
         candidates = [password or ""]
-        candidates += [v for k, v in parse_qsl(parts.query) if _secret_name(k)]
+        candidates += [v for k, v in parse_qsl(parts.query) if is_secret_name(k)]
         for value in candidates:
             found.extend(v for v in {value, unquote(value)} if v)
     return found
@@ -122,7 +119,7 @@ def secrets_in(variables: Mapping[str, str | None]) -> set[str]:
     for name, value in variables.items():
         if not value:
             continue
-        if _secret_name(name):
+        if is_secret_name(name):
             found.add(value)
         if "://" in value:
             found.update(url_secrets(value))
