@@ -10,7 +10,7 @@ import pytest
 
 from evoforge.jobs import EvaluationOutcome
 from evoforge.proposals import CandidateView
-from evoforge.store import Repository, StoreError, open_database
+from evoforge.store import Database, Repository, StoreError, open_database
 from evoforge.task import Task
 
 
@@ -245,3 +245,29 @@ def test_a_run_without_valid_evaluations_has_no_best(repo: Repository, run_id: s
     assert repo.top_candidates(run_id, 5) == []
     summary = repo.run_summary(run_id)
     assert (summary["best_score"], summary["seed_score"]) == (None, None)
+
+
+def test_a_database_without_update_returning_numbers_and_scores_the_same(
+    db: Database, task: Task, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 and other servers cannot return what an UPDATE changed; the
+    counters, the evaluated mark and the run's best then take a read and an update."""
+    monkeypatch.setattr(db.engine.dialect, "update_returning", False)
+    repo = Repository(db)
+    run_id = repo.create_run(task, {})
+    seed = _add(repo, run_id, 0, kind="seed")
+    child = repo.add_proposed_child(
+        run_id, _files(1), seq=1, parent_id=seed.id, calls=[], proposer="mutate"
+    )
+    assert child is not None
+    assert (seed.seq, child.seq) == (1, 2)
+
+    assert repo.record_evaluation(seed.id, _ok(3.0)) is True
+    assert repo.record_evaluation(child.id, _ok(7.0)) is True
+    assert repo.record_evaluation(child.id, _ok(9.0)) is False  # already evaluated
+
+    run = repo.get_run(run_id)
+    assert (run.seed_score, run.best_score) == (3.0, 7.0)
+    assert repo.count_candidates(run_id) == 2
+    assert repo.count_evaluations(run_id)["total"] == 2
+    assert repo.candidate_detail(child.id)["candidate"]["status"] == "evaluated"
