@@ -415,3 +415,67 @@ def test_the_process_limit_is_the_candidates_own_and_its_leftovers_die_but_not_t
         assert pids.pids() == [server.host_pid], "a candidate's process outlived it"
     assert servers[0] == servers[1], "the server did not survive the cleanup"
     assert servers[0][0].inherited[0], "the server did not join its slot's pids cgroup"
+
+
+LEAVE_LINKS = """
+import os
+
+
+def evaluate(program_path):
+    target = load(program_path).TARGET
+    if target:
+        for folder in ("/tmp", "/dev/shm", os.environ["HOME"]):
+            os.symlink(target, os.path.join(folder, "to-host"))
+            os.symlink(os.path.join(target, "canary"), os.path.join(folder, "to-host-file"))
+            nested = os.path.join(folder, "nested")
+            os.mkdir(nested)
+            os.symlink(target, os.path.join(nested, "to-host"))
+    left = [
+        os.path.join(folder, name)
+        for folder in ("/tmp", "/dev/shm", os.environ["HOME"])
+        for name in ("to-host", "to-host-file", "nested")
+        if os.path.lexists(os.path.join(folder, name))
+    ]
+    return 1.0, {"left": repr(left), "count": str(len(left))}
+"""
+
+
+def test_links_a_candidate_leaves_to_host_paths_are_removed_not_followed(
+    warm_sandbox: ProcessSandbox, make_job: MakeJob, tmp_path: Path
+) -> None:
+    """The host empties the slot after every candidate, as root. A candidate cannot see
+    the host, but it can make a link whose target names a host folder; emptying must
+    remove the link, never what it names, in /tmp, /dev/shm and the work folder, also
+    inside a folder of the candidate's."""
+    host = tmp_path / "host-folder"
+    host.mkdir()
+    (host / "canary").write_text("still here")
+    job = make_job(LEAVE_LINKS, program=f"TARGET = {str(host)!r}\n")
+    first = warm_sandbox.run(job)
+    assert first.status == "ok", (first.reason, first.stderr)
+    assert lines(first.feedback)["count"] == "9", first.feedback  # all made, inside
+
+    after = warm_sandbox.run(with_program(job, "TARGET = ''\n"))
+    assert after.status == "ok", (after.reason, after.stderr)
+    assert lines(after.feedback) == {"left": "[]", "count": "0"}
+    assert "warm" in after.sandbox
+    assert (host / "canary").read_text() == "still here"
+    assert sorted(p.name for p in host.iterdir()) == ["canary"]
+
+
+def test_links_to_host_paths_survive_a_cold_evaluation_too(
+    make_job: MakeJob, tmp_path: Path
+) -> None:
+    """The cold path removes the evaluation's whole folder; no link in it is followed."""
+    host = tmp_path / "host-folder"
+    host.mkdir()
+    (host / "canary").write_text("still here")
+    sandbox = ProcessSandbox(warm=False)
+    try:
+        outcome = sandbox.run(make_job(LEAVE_LINKS, program=f"TARGET = {str(host)!r}\n"))
+    finally:
+        sandbox.close()
+    assert outcome.status == "ok", (outcome.reason, outcome.stderr)
+    assert lines(outcome.feedback)["count"] == "9", outcome.feedback
+    assert (host / "canary").read_text() == "still here"
+    assert sorted(p.name for p in host.iterdir()) == ["canary"]
